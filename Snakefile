@@ -1,0 +1,40 @@
+"""Rebuild every figure of 'Learning by Reconstruction Produces Uninformative Features For Perception'."""
+
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version, validate
+
+min_version("9.27")
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
+
+from lbr.config import check as check_config
+from lbr.errors import LbrError
+
+
+configfile: "config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+try:
+    check_config(config)
+except LbrError as err:
+    raise WorkflowError(f"Invalid configuration: {err}")
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/spectrum.smk"
+include: "workflow/rules/filter.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        figure_targets(),

@@ -1,0 +1,39 @@
+"""Checks the JSON schema cannot express, and small accessors rules share."""
+
+from __future__ import annotations
+
+from lbr.datasets.registry import REGISTRY
+from lbr.errors import LbrError
+
+
+def dataset_names(config: dict) -> list[str]:
+    """Every dataset name the workflow accepts: the registry plus the user's own."""
+    return sorted(REGISTRY) + sorted(config.get("custom_datasets", {}))
+
+
+def dataset_options(config: dict, name: str) -> dict:
+    """Options of one dataset as the prepare step needs them (custom datasets: their whole entry)."""
+    if name in config.get("custom_datasets", {}):
+        return dict(config["custom_datasets"][name])
+    return dict(config.get("datasets", {}).get(name, {}))
+
+
+def check_dataset(config: dict, name: str, where: str) -> None:
+    if name not in dataset_names(config):
+        known = ", ".join(dataset_names(config))
+        raise LbrError(f"{where} names unknown dataset '{name}'; known datasets are {known}.")
+
+
+def check(config: dict) -> None:
+    """Raise LbrError with one sentence for the first semantic problem in a schema-valid config."""
+    clash = sorted(set(config.get("custom_datasets", {})) & set(REGISTRY))
+    if clash:
+        raise LbrError(f"custom_datasets {clash} reuse built-in dataset names; rename them.")
+    for name, entry in config.get("custom_datasets", {}).items():
+        need = ("train", "test") if entry["format"] == "npz" else ("root",)
+        missing = [k for k in need if k not in entry]
+        if missing:
+            raise LbrError(f"custom_datasets.{name} (format {entry['format']}) needs keys {missing}.")
+    check_dataset(config, config["fig9"]["dataset"], "fig9.dataset")
+    for name in config.get("sources", {}):
+        check_dataset(config, name, "sources")

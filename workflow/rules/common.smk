@@ -1,0 +1,43 @@
+"""Helpers shared by the rule files: target lists, wildcard constraints, per-dataset resources."""
+
+import json
+
+from lbr.config import dataset_names, dataset_options
+from lbr.datasets.registry import dataset_spec
+
+DATASETS = dataset_names(config)
+BIG_DATASETS = {"imagenette": 24000, "tinyimagenet": 16000}
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+    split="train|test",
+    side="top|bottom",
+    pct=r"g\d+|0(\.\d+)?|1(\.0+)?|\.\d+",
+
+
+def figure_targets():
+    """PDFs built by `all`, from config['figures']."""
+    return [f"figures/{name}.pdf" for name in config["figures"]]
+
+
+def needs_download(name):
+    return dataset_spec(name, dataset_options(config, name), config["custom_datasets"]).kind in (
+        "remote",
+        "local_archive",
+    )
+
+
+def manifest_input(wildcards):
+    """The raw-file manifest, for datasets that have raw files."""
+    if needs_download(wildcards.dataset):
+        return f"resources/manifests/{wildcards.dataset}.json"
+    return []
+
+
+def prepare_options(wildcards):
+    return json.dumps(dataset_options(config, wildcards.dataset), sort_keys=True)
+
+
+def dataset_mem_mb(wildcards, attempt):
+    return BIG_DATASETS.get(wildcards.dataset, 4000) * attempt

@@ -1,0 +1,47 @@
+"""Raw files (download or data_root) -> canonical arrays results/data/{dataset}/{split}.npz."""
+
+
+localrules:
+    download,
+
+
+rule download:
+    output:
+        "resources/manifests/{dataset}.json",
+    log:
+        "logs/download/{dataset}.log",
+    conda:
+        "../../envs/lbr.yaml"
+    retries: 1
+    params:
+        options=prepare_options,
+        data_root=config["data_root"],
+        download_dir=config["download_dir"],
+        timeout=config["download_timeout"],
+        sources=lambda wc: config["sources"].get(wc.dataset, {}),
+    message:
+        "Finding or downloading the raw files of {wildcards.dataset}"
+    script:
+        "../scripts/download.py"
+
+
+rule prepare:
+    input:
+        manifest=manifest_input,
+    output:
+        train="results/data/{dataset}/train.npz",
+        test="results/data/{dataset}/test.npz",
+    log:
+        "logs/prepare/{dataset}.log",
+    conda:
+        "../../envs/lbr.yaml"
+    threads: 4
+    resources:
+        mem_mb=dataset_mem_mb,
+        runtime=60,
+    params:
+        options=prepare_options,
+    message:
+        "Preparing canonical arrays of {wildcards.dataset}"
+    script:
+        "../scripts/prepare.py"
