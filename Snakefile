@@ -28,6 +28,15 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+    split="train|test",
+    side="top|bottom",
+    pct=r"g\d+|0(\.\d+)?|1(\.0+)?|\.\d+",
+
+
 include: "workflow/rules/data.smk"
 include: "workflow/rules/spectrum.smk"
 include: "workflow/rules/filter.smk"

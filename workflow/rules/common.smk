@@ -1,4 +1,4 @@
-"""Helpers shared by the rule files: target lists, wildcard constraints, per-dataset resources."""
+"""Helpers for every stage: target lists, per-dataset resources, temp() policy."""
 
 import json
 
@@ -7,13 +7,6 @@ from lbr.datasets.registry import dataset_spec
 
 DATASETS = dataset_names(config)
 BIG_DATASETS = {"imagenette": 24000, "tinyimagenet": 16000}
-
-
-wildcard_constraints:
-    dataset="|".join(DATASETS),
-    split="train|test",
-    side="top|bottom",
-    pct=r"g\d+|0(\.\d+)?|1(\.0+)?|\.\d+",
 
 
 def figure_targets():
@@ -41,3 +34,8 @@ def prepare_options(wildcards):
 
 def dataset_mem_mb(wildcards, attempt):
     return BIG_DATASETS.get(wildcards.dataset, 4000) * attempt
+
+
+def filtered(path):
+    """Projected datasets are large: temp() unless keep_filtered."""
+    return path if config["keep_filtered"] else temp(path)

@@ -1,10 +1,6 @@
 """Eigenbasis + canonical splits -> subspace-filtered datasets results/filtered/{dataset}/{side}-{pct}/."""
 
 
-def filtered(path):
-    return path if config["keep_filtered"] else temp(path)
-
-
 rule filter:
     input:
         train="results/data/{dataset}/train.npz",
