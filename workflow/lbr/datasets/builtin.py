@@ -60,13 +60,13 @@ def _class_templates(rng: np.random.Generator, n_classes: int, h: int, w: int, c
 
 
 def synthetic(
-    n_train: int = 2000,
+    n_train: int = 4000,
     n_test: int = 500,
     height: int = 32,
     width: int = 32,
     channels: int = 3,
     n_classes: int = 10,
-    evidence: float = 0.3,
+    evidence: float = 0.05,
     band: float = 0.5,
     noise: float = 0.05,
     seed: int = 0,

@@ -8,6 +8,7 @@ finished.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import os
 import shutil
@@ -39,11 +40,13 @@ def _file_ok(path: Path, md5: str | None) -> bool:
     return path.is_file() and (md5 is None or md5sum(path) == md5)
 
 
-def _folder_ok(path: Path, rf: RemoteFile, require_marker: bool) -> bool:
+def _folder_ok(path: Path, rf: RemoteFile, extracted_here: bool) -> bool:
+    """A folder we extracted from a verified archive needs its marker and its files; a folder found in
+    data_root (torchvision's own extraction) has its files checked against their md5 where known."""
     if not path.is_dir():
         return False
-    if require_marker and not (path / MARKER).exists():
-        return False
+    if extracted_here:
+        return (path / MARKER).exists() and all((path / rel).exists() for rel, _ in rf.contents)
     return all((path / rel).exists() and (md5 is None or _file_ok(path / rel, md5)) for rel, md5 in rf.contents)
 
 
@@ -73,7 +76,7 @@ def fetch(urls: list[str] | tuple[str, ...], dest: Path, md5: str | None, timeou
             os.replace(tmp, dest)
             log.info("downloaded %s (%.1f MB in %.1f s)", dest.name, size / 1e6, time.time() - t0)
             return
-        except (urllib.error.URLError, socket.timeout, ConnectionError, OSError, ValueError) as err:
+        except (urllib.error.URLError, http.client.HTTPException, socket.timeout, OSError, ValueError) as err:
             reason = getattr(err, "reason", err)
             failures.append(f"{url}: {reason}")
         finally:
@@ -137,7 +140,7 @@ def resolve_file(
     for root, origin in roots:
         if rf.unpacked:
             cand = root / rf.unpacked
-            if rf.archive and _folder_ok(cand, rf, require_marker=origin == "download_dir"):
+            if rf.archive and _folder_ok(cand, rf, extracted_here=origin == "download_dir"):
                 return cand, origin
             if not rf.archive and _file_ok(cand, rf.unpacked_md5):
                 return cand, origin
@@ -162,12 +165,12 @@ def resolve_file(
     if not rf.archive:
         return archive, "download"
     folder = extract(archive, download_dir, rf.unpacked or rf.name)
-    if not _folder_ok(folder, rf, require_marker=True):
-        missing = [rel for rel, md5 in rf.contents if not _file_ok(folder / rel, md5) and not (folder / rel).is_dir()]
+    if not _folder_ok(folder, rf, extracted_here=True):
+        missing = [rel for rel, _ in rf.contents if not (folder / rel).exists()]
         shutil.rmtree(folder, ignore_errors=True)
         raise LbrError(
-            f"{archive.name} does not hold the expected files ({', '.join(missing)} missing or corrupt); "
-            f"delete {archive} and rerun."
+            f"{archive.name} does not hold the expected files ({', '.join(missing)} missing); it is not the "
+            f"{rf.unpacked} archive: delete {archive} and rerun."
         )
     return folder, "extracted"
 

@@ -1,0 +1,142 @@
+"""Readers for the remaining formats, the built-in datasets and users' own data."""
+
+from __future__ import annotations
+
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from archives import write_ahcd_zip, write_cifar100_tarball, write_imagenette_tgz, write_svhn_mat
+from lbr.datasets import dataset_spec, prepare, resolve_dataset
+from lbr.datasets.download import md5sum
+from lbr.errors import LbrError
+
+
+def test_svhn_mat_labels_ten_become_zero(tmp_path):
+    write_svhn_mat(tmp_path)
+    spec = dataset_spec("svhn")
+    data = prepare(spec, {}, {"files": {"train": str(tmp_path / "train_32x32.mat"), "test": str(tmp_path / "test_32x32.mat")}})
+    assert data["train"][0].shape == (12, 32, 32, 3)
+    assert data["train"][1].min() == 0 and data["train"][1].max() == 9
+    assert data["train"][1][9] == 0
+
+
+def test_cifar100_fine_labels(tmp_path):
+    write_cifar100_tarball(tmp_path / "cifar-100-python.tar.gz")
+    spec = dataset_spec("cifar100")
+    sources = {"cifar-100-python.tar.gz": {"md5": md5sum(tmp_path / "cifar-100-python.tar.gz")}}
+    manifest = resolve_dataset(spec, tmp_path / "dl", data_root=tmp_path, sources=sources)
+    data = prepare(spec, {}, manifest)
+    assert data["train"][0].shape == (30, 32, 32, 3) and len(data["classes"]) == 100
+
+
+def test_imagenette_resize_and_center_crop(tmp_path):
+    write_imagenette_tgz(tmp_path / "imagenette2-160.tgz", stem="imagenette2-160")
+    spec = dataset_spec("imagenette", {"variant": "160px"})
+    sources = {"imagenette2-160.tgz": {"md5": md5sum(tmp_path / "imagenette2-160.tgz")}}
+    manifest = resolve_dataset(spec, tmp_path / "dl", data_root=tmp_path, sources=sources)
+    data = prepare(spec, {"size": 24}, manifest)
+    assert data["train"][0].shape == (6, 24, 24, 3)
+    assert data["classes"] == ["tench", "English springer", "cassette player"]
+    assert list(data["test"][1]) == [0, 0, 1, 1, 2, 2]
+
+
+def test_unknown_imagenette_variant_is_refused():
+    with pytest.raises(LbrError, match="variant"):
+        dataset_spec("imagenette", {"variant": "999px"})
+
+
+def test_ahcd_csvs_are_transposed_upright_and_labels_zero_based(tmp_path):
+    upright = write_ahcd_zip(tmp_path / "ahcd.zip")
+    spec = dataset_spec("arabic_characters")
+    manifest = resolve_dataset(spec, tmp_path / "dl", local_archive=tmp_path / "ahcd.zip")
+    data = prepare(spec, {}, manifest)
+    np.testing.assert_array_equal(data["train"][0][..., 0], upright.astype(np.uint8))
+    assert data["train"][1].min() == 0 and data["train"][1].max() == 27 and len(data["classes"]) == 28
+
+
+def test_ahcd_without_archive_explains_how_to_get_it(tmp_path):
+    with pytest.raises(LbrError, match="no stable download URL"):
+        resolve_dataset(dataset_spec("arabic_characters"), tmp_path / "dl")
+
+
+def test_synthetic_is_deterministic_and_seed_dependent():
+    spec = dataset_spec("synthetic")
+    opts = {"n_train": 40, "n_test": 20, "height": 8, "width": 8}
+    a, b = prepare(spec, opts, None), prepare(spec, opts, None)
+    c = prepare(spec, opts | {"seed": 1}, None)
+    np.testing.assert_array_equal(a["train"][0], b["train"][0])
+    assert not np.array_equal(a["train"][0], c["train"][0])
+    assert np.bincount(a["train"][1]).tolist() == [4] * 10
+
+
+def test_synthetic_class_evidence_is_in_low_variance_directions():
+    """A linear probe reads the class from the bottom quarter of the variance, not from the top 3/4."""
+    import torch
+    from sklearn.linear_model import LogisticRegression
+
+    from lbr import preprocess as pp
+    from lbr import spectrum, subspace
+
+    data = prepare(dataset_spec("synthetic"), {"n_train": 1500, "n_test": 500, "height": 12, "width": 12}, None)
+    (xtr, ytr), (xte, yte) = data["train"], data["test"]
+    sp = spectrum.compute(xtr, torch.device("cpu"))
+    mean, vec = torch.as_tensor(sp["mean"]), torch.as_tensor(sp["eigenvectors"])
+    acc = {}
+    for side, share in (("top", "0.75"), ("bottom", "0.25")):
+        sub = subspace.resolve(sp["eigenvalues"], side, share)
+        a = subspace.project(pp.preprocess(xtr, mean).float(), vec, sub).numpy()
+        b = subspace.project(pp.preprocess(xte, mean).float(), vec, sub).numpy()
+        acc[side] = LogisticRegression(max_iter=500).fit(a, ytr).score(b, yte)
+    assert acc["bottom"] > 0.6 and acc["top"] < 0.3, acc
+
+
+def test_digits_split_is_stratified_and_fixed():
+    data = prepare(dataset_spec("digits"), {"test_fraction": 0.25, "seed": 0}, None)
+    assert data["train"][0].shape[1:] == (8, 8, 1)
+    assert len(data["train"][1]) + len(data["test"][1]) == 1797
+    share = np.bincount(data["test"][1]) / np.bincount(np.concatenate([data["train"][1], data["test"][1]]))
+    assert np.all(np.abs(share - 0.25) < 0.01)
+
+
+def test_custom_npz_float_images_are_scaled(tmp_path):
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        np.savez(tmp_path / f"{split}.npz", x=rng.random((10, 6, 6)), y=np.arange(10) % 3)
+    spec = dataset_spec("mine", {}, {"mine": {"format": "npz"}})
+    data = prepare(spec, {"format": "npz", "train": str(tmp_path / "train.npz"), "test": str(tmp_path / "test.npz")}, None)
+    assert data["train"][0].shape == (10, 6, 6, 1) and data["train"][0].dtype == np.uint8
+    assert data["classes"] == ["0", "1", "2"]
+
+
+def test_custom_npz_missing_arrays_is_explained(tmp_path):
+    np.savez(tmp_path / "train.npz", images=np.zeros((2, 4, 4)))
+    np.savez(tmp_path / "test.npz", images=np.zeros((2, 4, 4)))
+    spec = dataset_spec("mine", {}, {"mine": {"format": "npz"}})
+    with pytest.raises(LbrError, match="must hold arrays 'x'"):
+        prepare(spec, {"train": str(tmp_path / "train.npz"), "test": str(tmp_path / "test.npz")}, None)
+
+
+def test_custom_image_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for cls in ("cat", "dog"):
+            (tmp_path / split / cls).mkdir(parents=True)
+            for i in range(2):
+                Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)).save(tmp_path / split / cls / f"{i}.png")
+    spec = dataset_spec("pets", {}, {"pets": {"format": "folder"}})
+    data = prepare(spec, {"format": "folder", "root": str(tmp_path), "size": 16}, None)
+    assert data["train"][0].shape == (4, 16, 16, 3) and data["classes"] == ["cat", "dog"]
+
+
+def test_unknown_dataset_lists_known_ones():
+    with pytest.raises(LbrError, match="unknown dataset 'cifar11'.*cifar10"):
+        dataset_spec("cifar11")
+
+
+def test_ahcd_zip_nested_folder_is_found(tmp_path):
+    write_ahcd_zip(tmp_path / "a.zip")
+    with zipfile.ZipFile(tmp_path / "a.zip") as zf:
+        assert any(n.startswith("ahcd/") for n in zf.namelist())

@@ -1,0 +1,88 @@
+"""The workflow as a user drives it: dry-run of the paper, the demo end to end, downloads, bad configs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from archives import write_cifar10_tarball
+from conftest import run_snakemake
+from lbr.datasets.download import md5sum
+
+pytestmark = pytest.mark.workflow
+
+
+def test_dry_run_plans_the_whole_paper(workflow_dir):
+    res = run_snakemake(workflow_dir, "-n", "all", "--quiet", "rules")
+    assert res.returncode == 0, res.stderr
+    cfg = yaml.safe_load((workflow_dir / "config.yaml").read_text())
+    for fig in cfg["figures"]:
+        assert f"figures/{fig}.pdf" in (res.stdout + res.stderr) or fig in res.stdout + res.stderr
+
+
+def test_lint_is_clean(workflow_dir):
+    res = run_snakemake(workflow_dir, "--lint")
+    assert res.returncode == 0, res.stderr
+    assert "Congratulations" in res.stdout + res.stderr
+
+
+def test_demo_profile_builds_fig9(workflow_dir):
+    res = run_snakemake(workflow_dir, "--profile", "profiles/demo", "figures/fig9.pdf")
+    assert res.returncode == 0, res.stderr[-3000:]
+    pdf = workflow_dir / "figures" / "fig9.pdf"
+    assert pdf.read_bytes()[:4] == b"%PDF" and (workflow_dir / "figures" / "fig9.png").stat().st_size > 1000
+    with np.load(workflow_dir / "results" / "data" / "synthetic" / "train.npz") as z:
+        assert z["x"].dtype == np.uint8 and z["x"].shape[1:] == (16, 16, 3)
+    again = run_snakemake(workflow_dir, "--profile", "profiles/demo", "figures/fig9.pdf", "-n")
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_download_prepare_and_filter_through_the_rules(workflow_dir, http_server):
+    base, www, _ = http_server
+    write_cifar10_tarball(www / "cifar-10-python.tar.gz", per_batch=200, n_test=50)
+    override = {
+        "sources": {"cifar10": {"cifar-10-python.tar.gz": {
+            "urls": [f"{base}/cifar-10-python.tar.gz"], "md5": md5sum(www / "cifar-10-python.tar.gz")}}},
+        "download_dir": "downloads",
+    }  # fmt: skip
+    (workflow_dir / "override.yaml").write_text(yaml.safe_dump(override))
+    target = "results/filtered/cifar10/bottom-0.2/train.npy"
+    res = run_snakemake(workflow_dir, "--configfile", "override.yaml", "-c2", target)
+    assert res.returncode == 0, res.stderr[-3000:]
+    proj = np.load(workflow_dir / target)
+    assert proj.shape == (1000, 32, 32, 3) and proj.dtype == np.float16
+    info = json.loads((workflow_dir / "results/filtered/cifar10/bottom-0.2/train.json").read_text())
+    assert info["side"] == "bottom" and 0.2 <= info["variance_kept"] < 0.3
+    assert abs(info["energy_kept"] - info["variance_kept"]) < 1e-3
+    manifest = json.loads((workflow_dir / "resources/manifests/cifar10.json").read_text())
+    assert manifest["origin"]["root"] == "extracted"
+
+
+def test_unknown_dataset_in_config_is_one_clear_sentence(workflow_dir):
+    (workflow_dir / "bad.yaml").write_text("fig9:\n  dataset: cifar11\n")
+    res = run_snakemake(workflow_dir, "--configfile", "bad.yaml", "-n")
+    assert res.returncode != 0
+    assert "fig9.dataset names unknown dataset 'cifar11'" in res.stdout + res.stderr
+    assert not (workflow_dir / "results").exists()
+
+
+def test_malformed_config_is_rejected_by_the_schema(workflow_dir):
+    (workflow_dir / "bad.yaml").write_text("spectrum:\n  chunk_rows: -5\n")
+    res = run_snakemake(workflow_dir, "--configfile", "bad.yaml", "-n")
+    assert res.returncode != 0
+    out = res.stdout + res.stderr
+    assert "chunk_rows" in out and "-5 is less than the minimum of 1" in out
+
+
+def test_failed_prepare_leaves_no_artifact(workflow_dir):
+    (workflow_dir / "bad.yaml").write_text(
+        "custom_datasets:\n  mine: {format: npz, train: nope/train.npz, test: nope/test.npz}\n"
+    )
+    res = run_snakemake(workflow_dir, "--configfile", "bad.yaml", "-c1", "results/data/mine/train.npz")
+    assert res.returncode != 0
+    log = (workflow_dir / "logs/prepare/mine.log").read_text()
+    assert "custom dataset file nope/train.npz does not exist" in log
+    assert not list((workflow_dir / "results").rglob("*.npz"))
