@@ -22,8 +22,18 @@ log = logging.getLogger("lbr.spectrum")
 
 
 def covariance(x: np.ndarray, mean: torch.Tensor, chunk_rows: int = 4096) -> torch.Tensor:
-    """Sum over images of (x - mean)(x - mean)^T for preprocessed rows, float64, accumulated chunk by chunk."""
+    """Sum over images of (x - mean)(x - mean)^T for preprocessed rows, float64, accumulated chunk by chunk.
+
+    On the CPU the update is a BLAS symmetric rank-k update (one triangle, half the flops of a GEMM)."""
     d = mean.numel()
+    if mean.device.type == "cpu":
+        from scipy.linalg.blas import dsyrk
+
+        acc = np.zeros((d, d), dtype=np.float64, order="F")
+        for sl in pp.chunks(len(x), chunk_rows):
+            rows = pp.preprocess(x[sl], mean).numpy()
+            acc = dsyrk(1.0, rows.T, beta=1.0, c=acc, trans=0, lower=0, overwrite_c=1)
+        return torch.from_numpy(_mirror_upper(acc, chunk_rows))
     acc = torch.zeros(d, d, dtype=torch.float64, device=mean.device)
     for sl in pp.chunks(len(x), chunk_rows):
         rows = pp.preprocess(x[sl], mean)
@@ -31,11 +41,29 @@ def covariance(x: np.ndarray, mean: torch.Tensor, chunk_rows: int = 4096) -> tor
     return acc
 
 
+def _mirror_upper(a: np.ndarray, block: int) -> np.ndarray:
+    """Copy the upper triangle onto the lower one in place, block by block (no D x D temporaries)."""
+    for sl in pp.chunks(len(a), block):
+        a[sl, : sl.start] = a[: sl.start, sl].T
+        diag = a[sl, sl]
+        a[sl, sl] = np.triu(diag) + np.triu(diag, 1).T
+    return a
+
+
 def gram(x: np.ndarray, mean: torch.Tensor, chunk_cols: int = 8192) -> torch.Tensor:
     """N x N Gram matrix of the preprocessed rows, accumulated over pixel (column) chunks."""
     flat = x.reshape(len(x), -1)
     std = torch.cat([_row_std(flat[sl], mean.device) for sl in pp.chunks(len(flat), 4096)])
-    acc = torch.zeros(len(flat), len(flat), dtype=torch.float64, device=mean.device)
+    n = len(flat)
+    if mean.device.type == "cpu":
+        from scipy.linalg.blas import dsyrk
+
+        acc_np = np.zeros((n, n), dtype=np.float64, order="F")
+        for cols in pp.chunks(flat.shape[1], chunk_cols):
+            block = _columns(flat, cols, std, mean).numpy()
+            acc_np = dsyrk(1.0, block.T, beta=1.0, c=acc_np, trans=1, lower=0, overwrite_c=1)
+        return torch.from_numpy(_mirror_upper(acc_np, 4096))
+    acc = torch.zeros(n, n, dtype=torch.float64, device=mean.device)
     for cols in pp.chunks(flat.shape[1], chunk_cols):
         block = _columns(flat, cols, std, mean)
         acc.addmm_(block, block.T)
@@ -53,8 +81,8 @@ def _columns(flat: np.ndarray, cols: slice, std: torch.Tensor, mean: torch.Tenso
 
 
 def eigh_descending(m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eigenpairs of a symmetric matrix, largest first (symmetrised to absorb round-off)."""
-    vals, vecs = torch.linalg.eigh((m + m.T) / 2)
+    """Eigenpairs of a symmetric matrix (its lower triangle is read), largest first."""
+    vals, vecs = torch.linalg.eigh(m)
     return vals.flip(0), vecs.flip(1)
 
 
