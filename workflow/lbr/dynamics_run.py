@@ -134,7 +134,7 @@ def run(
     train = torch.as_tensor(x_train).to(device)
     test = torch.as_tensor(x_test).to(device)
     chosen = measurement_indices(len(train), settings.measure_images, settings.seed)
-    images = train[torch.as_tensor(chosen, device=device)]
+    images = train if len(chosen) == len(train) else train[torch.as_tensor(chosen, device=device)]
     eigenvalues, vectors = dyn.eigenbasis(images)
     if len(images) < vectors.shape[0]:
         log.warning("only %d measurement images for D=%d pixels: the bottom %d directions are an arbitrary basis "
