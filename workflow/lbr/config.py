@@ -35,5 +35,19 @@ def check(config: dict) -> None:
         if missing:
             raise LbrError(f"custom_datasets.{name} (format {entry['format']}) needs keys {missing}.")
     check_dataset(config, config["fig9"]["dataset"], "fig9.dataset")
+    check_dynamics(config)
     for name in config.get("sources", {}):
         check_dataset(config, name, "sources")
+
+
+def check_dynamics(config: dict) -> None:
+    """Datasets and epochs of Figs. 3 and 1 that the schema cannot relate to each other."""
+    check_dataset(config, config["fig3"]["dataset"], "fig3.dataset")
+    fig1 = config["fig1"]
+    for key in ("dataset_top", "dataset_images"):
+        check_dataset(config, fig1[key], f"fig1.{key}")
+    check_dataset(config, fig1["dynamics_run"]["dataset"], "fig1.dynamics_run.dataset")
+    trained = config["dynamics"]["epochs"]
+    late = [e for e in config["fig3"]["epochs"] if e >= trained]
+    if late:
+        raise LbrError(f"fig3.epochs {late} are not below dynamics.epochs ({trained}); drop them or train longer.")

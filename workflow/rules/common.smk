@@ -39,3 +39,8 @@ def dataset_mem_mb(wildcards, attempt):
 def filtered(path):
     """Projected datasets are large: temp() unless keep_filtered."""
     return path if config["keep_filtered"] else temp(path)
+
+
+def dynamics_energies(dataset, runs):
+    """Energy files of learning-dynamics runs [{arch, depth}, ...] on one dataset."""
+    return [f"results/dynamics/{dataset}/{r['arch']}-depth{r['depth']}/energies.npz" for r in runs]

@@ -29,3 +29,61 @@ rule fig9:
         "Fig. 9: originals, bottom and top variance subspaces of {params.cfg[dataset]}"
     script:
         "../scripts/fig9.py"
+
+
+localrules:
+    fig3,
+    fig1,
+
+
+rule fig3:
+    input:
+        directions="results/tables/fig3.csv",
+        bands="results/tables/fig3_bands.csv",
+    output:
+        pdf=report(
+            "figures/fig3.pdf",
+            caption="../report/fig3.rst",
+            category="Figures",
+            labels={"figure": "3"},
+        ),
+        png="figures/fig3.png",
+    log:
+        "logs/figures/fig3.log",
+    conda:
+        "../../envs/lbr.yaml"
+    params:
+        dataset=config["fig3"]["dataset"],
+        runs=config["fig3"]["runs"],
+    message:
+        "Fig. 3: reconstruction energy per eigen-direction over epochs, and learning time per band"
+    script:
+        "../scripts/fig3.py"
+
+
+rule fig1:
+    input:
+        accuracy="results/tables/fig4.csv",
+        train=f"results/data/{config['fig1']['dataset_images']}/train.npz",
+        spectrum=f"results/spectrum/{config['fig1']['dataset_images']}.npz",
+        dynamics="results/tables/fig1_dynamics.csv",
+    output:
+        pdf=report(
+            "figures/fig1.pdf",
+            caption="../report/fig1.rst",
+            category="Figures",
+            labels={"figure": "1"},
+        ),
+        png="figures/fig1.png",
+    log:
+        "logs/figures/fig1.log",
+    conda:
+        "../../envs/lbr.yaml"
+    params:
+        cfg=config["fig1"],
+        grid_points=config["filter"]["grid_points"],
+        bottom_power=config["filter"]["bottom_power"],
+    message:
+        "Fig. 1: accuracy on top vs bottom subspace, example images, learning dynamics"
+    script:
+        "../scripts/fig1.py"

@@ -1,0 +1,79 @@
+"""Learning dynamics (Figs. 3 and 1-bottom): one autoencoder run per (dataset, arch, depth) -> per-direction
+energies of its reconstructions over epochs -> tidy tables."""
+
+
+localrules:
+    fig3_tables,
+    fig1_dynamics_table,
+
+
+rule dynamics:
+    input:
+        train="results/data/{dataset}/train.npz",
+        test="results/data/{dataset}/test.npz",
+    output:
+        energies="results/dynamics/{dataset}/{arch}-depth{depth}/energies.npz",
+        history="results/dynamics/{dataset}/{arch}-depth{depth}/history.csv",
+    log:
+        "logs/dynamics/{dataset}/{arch}-depth{depth}.log",
+    benchmark:
+        "benchmarks/dynamics/{dataset}/{arch}-depth{depth}.tsv"
+    conda:
+        "../../envs/lbr.yaml"
+    wildcard_constraints:
+        arch="dcae|mlpae",
+        depth=r"\d+",
+    threads: 4
+    retries: 1
+    resources:
+        gpu=1,
+        mem_mb=dataset_mem_mb,
+        runtime=120,
+    params:
+        settings=config["dynamics"],
+    message:
+        "Training the {wildcards.arch} autoencoder (depth {wildcards.depth}) on {wildcards.dataset} and recording "
+        "its reconstruction energy per eigen-direction after every epoch"
+    script:
+        "../scripts/dynamics.py"
+
+
+rule fig3_tables:
+    input:
+        dynamics_energies(config["fig3"]["dataset"], config["fig3"]["runs"]),
+    output:
+        directions="results/tables/fig3.csv",
+        bands="results/tables/fig3_bands.csv",
+    log:
+        "logs/tables/fig3.log",
+    conda:
+        "../../envs/lbr.yaml"
+    params:
+        dataset=config["fig3"]["dataset"],
+        runs=config["fig3"]["runs"],
+        epochs=config["fig3"]["epochs"],
+        bands=config["fig3"]["bands"],
+        threshold=config["fig3"]["capture_threshold"],
+    message:
+        "Tables of Fig. 3: energy per eigen-direction and captured share per band of {params.dataset}"
+    script:
+        "../scripts/dynamics_tables.py"
+
+
+rule fig1_dynamics_table:
+    input:
+        dynamics_energies(config["fig1"]["dynamics_run"]["dataset"], [config["fig1"]["dynamics_run"]]),
+    output:
+        directions="results/tables/fig1_dynamics.csv",
+    log:
+        "logs/tables/fig1_dynamics.log",
+    conda:
+        "../../envs/lbr.yaml"
+    params:
+        dataset=config["fig1"]["dynamics_run"]["dataset"],
+        runs=[config["fig1"]["dynamics_run"]],
+        epochs=config["fig3"]["epochs"],
+    message:
+        "Table of Fig. 1 (bottom): energy per eigen-direction of the chosen Fig. 3 run"
+    script:
+        "../scripts/dynamics_tables.py"
