@@ -29,3 +29,28 @@ rule fig9:
         "Fig. 9: originals, bottom and top variance subspaces of {params.cfg[dataset]}"
     script:
         "../scripts/fig9.py"
+
+
+localrules:
+    fig4,
+
+
+rule fig4:
+    input:
+        "results/tables/fig4.csv",
+    output:
+        pdf=report(
+            "figures/fig4.pdf",
+            caption="../report/fig4.rst",
+            category="Figures",
+            labels={"figure": "4"},
+        ),
+        png="figures/fig4.png",
+    log:
+        "logs/figures/fig4.log",
+    conda:
+        "../../envs/lbr.yaml"
+    message:
+        "Fig. 4: test accuracy from the top vs the bottom variance subspace"
+    script:
+        "../scripts/fig4.py"
