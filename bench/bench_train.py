@@ -16,6 +16,7 @@ Imports only lbr, torch, torchvision and numpy (no Snakemake), so it runs on a b
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -50,18 +51,23 @@ def reference_loop(x: np.ndarray, y: np.ndarray, args, device: torch.device) -> 
     import torchvision.transforms as T
 
     h = x.shape[1]
-    transform = T.Compose([T.RandomCrop(h, padding=crop_padding(h), padding_mode="reflect"), T.RandomHorizontalFlip()])
-    data = PerSampleImages(torch.from_numpy(x.astype(np.float32)).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(y), transform)
+    transform = T.Compose(
+        [T.RandomCrop(h, padding=crop_padding(h), padding_mode="reflect"), T.RandomHorizontalFlip()]
+    )
+    images = torch.from_numpy(x.astype(np.float32)).permute(0, 3, 1, 2).contiguous()
+    data = PerSampleImages(images, torch.from_numpy(y), transform)
     cuda = device.type == "cuda"
     loader = torch.utils.data.DataLoader(
         data, batch_size=args.batch_size, shuffle=True, drop_last=True, num_workers=args.workers,
         pin_memory=cuda, persistent_workers=args.workers > 0,
     )  # fmt: skip
     torch.manual_seed(0)
-    model = models.build("resnet9", in_shape=(x.shape[3], h, x.shape[2]), n_classes=args.classes, width=args.width).to(device)
+    model = models.build("resnet9", in_shape=tuple(images.shape[1:]), n_classes=args.classes, width=args.width)
+    model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=args.epochs * len(loader))
-    amp = torch.autocast("cuda", dtype=torch.bfloat16 if args.ref_amp == "bf16" else torch.float16, enabled=cuda and args.ref_amp != "none")
+    dtype = torch.bfloat16 if args.ref_amp == "bf16" else torch.float16
+    amp = torch.autocast("cuda", dtype=dtype, enabled=cuda and args.ref_amp != "none")
     scaler = torch.amp.GradScaler("cuda", enabled=cuda and args.ref_amp == "fp16")
     times = []
     model.train()
@@ -104,18 +110,23 @@ def main(argv=None) -> None:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
     p.add_argument("--epochs", type=int, default=3, help="epochs per loop (the first is not timed when there are more)")
     p.add_argument("--n-train", type=int, default=50_000, help="images per epoch (CIFAR-10: 50000)")
+    p.add_argument("--steps", type=int, default=0, help="steps per epoch (overrides --n-train: steps x batch size)")
     p.add_argument("--size", type=int, default=32, help="image side (32 = CIFAR, 64 = TinyImageNet)")
     p.add_argument("--classes", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--width", type=float, default=1.0, help="ResNet9 width multiplier (1.0 = authors' widths)")
-    p.add_argument("--workers", type=int, default=8, help="DataLoader workers of the reference loop")
+    p.add_argument("--workers", type=int, default=max(0, min(15, (os.cpu_count() or 1) - 1)),
+                   help="DataLoader workers of the reference loop (default: CPUs - 1, at most 15)")  # fmt: skip
     p.add_argument("--compile", choices=["auto", "on", "off", "both"], default="auto",
                    help="torch.compile in the project loop (auto: on for CUDA); both = time eager and compiled")  # fmt: skip
     p.add_argument("--compile-mode", default="default", help="torch.compile mode, e.g. max-autotune-no-cudagraphs")
-    p.add_argument("--ref-amp", choices=["bf16", "fp16", "none"], default="bf16", help="autocast of the reference on GPU")
+    p.add_argument("--ref-amp", choices=["bf16", "fp16", "none"], default="bf16",
+                   help="autocast of the reference on GPU (fp16 = the authors' precision=16, with loss scaling)")  # fmt: skip
     p.add_argument("--skip-reference", action="store_true")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = leave as is)")
     args = p.parse_args(argv)
+    if args.steps:
+        args.n_train = args.steps * args.batch_size
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
@@ -126,7 +137,8 @@ def main(argv=None) -> None:
     y = rng.integers(0, args.classes, args.n_train).astype(np.int64)
     images = (args.n_train // args.batch_size) * args.batch_size
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
-    params = sum(p.numel() for p in models.build("resnet9", in_shape=(3, args.size, args.size), n_classes=args.classes, width=args.width).parameters())
+    probe = models.build("resnet9", in_shape=(3, args.size, args.size), n_classes=args.classes, width=args.width)
+    params = sum(p.numel() for p in probe.parameters())
     print(f"device: {name}; torch {torch.__version__}; ResNet9 width {args.width} ({params / 1e6:.2f}M parameters); "
           f"{args.epochs} epochs x {images} images of {args.size}x{args.size}x3, batch {args.batch_size}")  # fmt: skip
     modes = {"auto": [device.type == "cuda"], "on": [True], "off": [False], "both": [False, True]}[args.compile]
@@ -134,8 +146,8 @@ def main(argv=None) -> None:
     if not args.skip_reference:
         t = reference_loop(x.astype(np.float32), y, args, device)
         results["reference"] = rate(t, images)
-        print(f"reference (DataLoader, {args.workers} workers, per-sample transforms): {results['reference']:,.0f} images/s; "
-              f"epochs {', '.join(f'{s:.2f}' for s in t)} s")  # fmt: skip
+        print(f"reference (DataLoader, {args.workers} workers, per-sample transforms): "
+              f"{results['reference']:,.0f} images/s; epochs {', '.join(f'{s:.2f}' for s in t)} s")  # fmt: skip
     for c in modes:
         t = project_loop(x, y, args, device, c)
         key = "project" + (" + compile" if c else "")

@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from lbr import models
 from lbr.classify import ClassificationTask, ClassifierSettings, accuracy_metrics, train_classifier

@@ -119,7 +119,8 @@ class ClassificationTask:
                 x = x.contiguous(memory_format=torch.channels_last)
             logits = model(x)
             total += self.objective(logits, targets[sl], reduction="sum").double()
-            confusion += torch.bincount(self.y_test[sl] * c + logits.argmax(1), minlength=c * c)
+            cell = self.y_test[sl] * c + logits.argmax(1)
+            confusion.scatter_add_(0, cell, torch.ones_like(cell))  # bincount would sync with the host
         return accuracy_metrics(confusion.reshape(c, c).cpu(), float(total) / max(1, len(self.y_test)))
 
 
@@ -298,4 +299,5 @@ def metrics_table(paths: list[str | os.PathLike]):
             df[col] = None
     extra = sorted(c for c in df.columns if c not in TABLE_COLUMNS)
     df = df[TABLE_COLUMNS + extra]
-    return df.sort_values(["dataset", "arch", "side", "aug", "seed", "variance_kept"], kind="stable").reset_index(drop=True)
+    order = ["dataset", "arch", "side", "aug", "seed", "variance_kept"]
+    return df.sort_values(order, kind="stable").reset_index(drop=True)
