@@ -41,6 +41,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/spectrum.smk"
 include: "workflow/rules/filter.smk"
 include: "workflow/rules/dynamics.smk"
+include: "workflow/rules/train.smk"
 include: "workflow/rules/figures.smk"
 
 

@@ -83,7 +83,7 @@ def test_fig3_and_fig1_end_to_end_on_builtin_data(repo_root, tmp_path):
     tables = tmp_path / "results/tables"
     tables.mkdir(parents=True)
     fig4 = [
-        {"dataset": "synthetic", "arch": "resnet9", "side": side, "share": s, "variance_kept": s, "dims": 10,
+        {"dataset": "synthetic", "arch": "resnet9", "side": side, "share": s, "spec": str(s), "variance_kept": s, "dims": 10,
          "aug": True, "loss": "mse", "seed": 0, "epochs": 2, "test_acc": acc}
         for side, accs in (("top", (0.2, 0.3, 0.5)), ("bottom", (0.6, 0.5, 0.4)))
         for s, acc in zip((0.25, 0.5, 0.75), accs)

@@ -36,6 +36,11 @@ def check(config: dict) -> None:
             raise LbrError(f"custom_datasets.{name} (format {entry['format']}) needs keys {missing}.")
     check_dataset(config, config["fig9"]["dataset"], "fig9.dataset")
     check_dynamics(config)
+    fig4 = config.get("fig4", {})
+    for name in fig4.get("datasets", []):
+        check_dataset(config, name, "fig4.datasets")
+    for name in fig4.get("epochs_by_dataset", {}):
+        check_dataset(config, name, "fig4.epochs_by_dataset")
     for name in config.get("sources", {}):
         check_dataset(config, name, "sources")
 

@@ -163,29 +163,16 @@ def save_pages(figs: list, pdf_path: str | Path, png_path: str | Path | None = N
 
 
 def accuracy_panel(ax, acc: pd.DataFrame, dataset: str, arch: str, aug: bool) -> None:
-    """Test accuracy on the top (red) and bottom (blue) subspace vs the share of variance kept (fig4.csv)."""
+    """Fig. 1 top: the Fig. 4 panel (lbr.plots_accuracy) for one dataset, architecture and augmentation."""
+    from lbr.plots_accuracy import accuracy_panel as fig4_panel
+
     sub = acc[(acc["dataset"] == dataset) & (acc["arch"] == arch)]
     if "aug" in sub:
         sub = sub[sub["aug"].astype(bool) == bool(aug)]
     if sub.empty:
         raise LbrError(f"results/tables/fig4.csv has no rows for {dataset} {arch} aug={aug}; run its training sweep.")
-    scale = 100.0 if sub["test_acc"].max() <= 1.0 else 1.0
-    losses = sorted(sub["loss"].unique()) if "loss" in sub else [None]
-    for side, color in (("top", "tab:red"), ("bottom", "tab:blue")):
-        for loss, ls in zip(losses, ("-", "--", ":", "-.")):
-            one = sub[sub["side"] == side]
-            if loss is not None:
-                one = one[one["loss"] == loss]
-            if one.empty:
-                continue
-            mean = one.groupby("variance_kept", as_index=False)["test_acc"].mean().sort_values("variance_kept")
-            label = f"{side} subspace" + (f" ({loss})" if len(losses) > 1 else "")
-            x, y = 100 * mean["variance_kept"], scale * mean["test_acc"]
-            ax.plot(x, y, color=color, ls=ls, marker="o", ms=3, label=label)
-    ax.set_xlabel("share of pixel variance kept (%)")
-    ax.set_ylabel("top-1 test accuracy (%)")
-    ax.set_title(f"{DATASET_LABEL.get(dataset, dataset)} {arch}: features for reconstruction are uninformative")
-    ax.legend()
+    title = f"{DATASET_LABEL.get(dataset, dataset)} {arch}: features for reconstruction are uninformative"
+    fig4_panel(ax, sub, title=title, legend=True)
 
 
 def example_images(x: np.ndarray, spectrum: dict, subs: list[Subspace], indices: list[int]) -> np.ndarray:

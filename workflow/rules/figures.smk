@@ -32,8 +32,9 @@ rule fig9:
 
 
 localrules:
-    fig3,
     fig1,
+    fig3,
+    fig4,
 
 
 rule fig3:
@@ -87,3 +88,24 @@ rule fig1:
         "Fig. 1: accuracy on top vs bottom subspace, example images, learning dynamics"
     script:
         "../scripts/fig1.py"
+
+
+rule fig4:
+    input:
+        "results/tables/fig4.csv",
+    output:
+        pdf=report(
+            "figures/fig4.pdf",
+            caption="../report/fig4.rst",
+            category="Figures",
+            labels={"figure": "4"},
+        ),
+        png="figures/fig4.png",
+    log:
+        "logs/figures/fig4.log",
+    conda:
+        "../../envs/lbr.yaml"
+    message:
+        "Fig. 4: test accuracy from the top vs the bottom variance subspace"
+    script:
+        "../scripts/fig4.py"

@@ -1,6 +1,8 @@
-"""Neural network architectures of the paper."""
+"""Model zoo: `build(name, **kwargs)` returns a fresh nn.Module; each module registers its own names."""
 
+from lbr.models import classifiers  # noqa: F401  (registers resnet9, mlp)
 from lbr.models.autoencoders import ARCHS as AE_ARCHS
 from lbr.models.autoencoders import DCAE, MLPAE, build_autoencoder
+from lbr.models.registry import build, names, register
 
-__all__ = ["AE_ARCHS", "DCAE", "MLPAE", "build_autoencoder"]
+__all__ = ["AE_ARCHS", "DCAE", "MLPAE", "build", "build_autoencoder", "names", "register"]

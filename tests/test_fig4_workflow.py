@@ -1,0 +1,107 @@
+"""Fig. 4 through Snakemake: the paper grid plans, and a tiny grid runs end to end in a temp directory,
+including a training job that is stopped after a checkpoint (twice: the rule's retry resumes too) and
+finishes on the next invocation with the metrics of an uninterrupted run."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from lbr.classify import ClassifierSettings, train_classifier
+
+pytestmark = pytest.mark.workflow
+
+TINY = """
+figures: [fig4]
+keep_filtered: true
+datasets:
+  synthetic: {n_train: 300, n_test: 100, height: 8, width: 8, evidence: 0.3, seed: 0}
+fig4:
+  datasets: [synthetic]
+  archs: [mlp]
+  sides: [top, bottom]
+  shares: [g4]
+  aug: [0]
+  seeds: [0]
+  epochs: 3
+  batch_size: 50
+  lr: 0.003
+  compile: false
+  device: cpu
+  eval_every: 1
+  checkpoint_every: 1
+  threads: 1
+"""
+RUN = "results/train/synthetic/mlp/bottom-g4/aug0/seed0"
+
+
+def _snakemake(root, *args, env=None, check=True):
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(root / "Snakefile"), "--directory", str(root),
+           "--configfile", str(root / "tiny.yaml"), "-c", "2", "--scheduler", "greedy", *args]  # fmt: skip
+    r = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
+    if check:
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return r
+
+
+@pytest.fixture
+def workdir(tmp_path, repo_root):
+    for name in ("Snakefile", "config.yaml"):
+        shutil.copy(repo_root / name, tmp_path / name)
+    for name in ("workflow", "envs", "profiles"):
+        shutil.copytree(repo_root / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    return tmp_path
+
+
+def test_paper_grid_plans_every_run(repo_root):
+    r = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "figures/fig4.pdf", "--quiet", "rules"],
+        cwd=repo_root, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", r.stdout + r.stderr, re.M))
+    # 6 datasets x 2 archs x 2 sides x 9 grid points x 2 aug x 1 seed
+    assert int(counts["train"]) == 432 and int(counts["filter"]) == 108 and counts["fig4_table"] == "1"
+
+
+@pytest.mark.slow
+def test_tiny_grid_with_a_preempted_run(workdir):
+    stopped = _snakemake(workdir, f"{RUN}/metrics.json", env={"LBR_STOP_AFTER_EPOCHS": "1"}, check=False)
+    assert stopped.returncode != 0
+    assert not (workdir / RUN / "metrics.json").exists()
+    assert len(list((workdir / RUN).glob("checkpoint-*.pt"))) == 1
+    log = workdir / "logs/train/synthetic/mlp/bottom-g4/aug0/seed0.log"
+    assert "resumed from" in log.read_text() and "stopped after epoch 2 of 3" in log.read_text()
+
+    _snakemake(workdir, "figures/fig4.pdf")
+    assert "resumed from" in log.read_text() and "after epoch 1" in log.read_text()
+    assert not list((workdir / RUN).glob("checkpoint-*.pt"))
+    assert (workdir / "figures/fig4.pdf").stat().st_size > 0 and (workdir / "figures/fig4.png").exists()
+
+    table = pd.read_csv(workdir / "results/tables/fig4.csv")
+    required = ["dataset", "arch", "side", "share", "variance_kept", "dims", "aug", "loss", "seed", "epochs", "test_acc"]
+    assert list(table.columns[: len(required)]) == required
+    assert sorted(table["side"]) == ["bottom", "top"] and set(table["epochs"]) == {3}
+    top, bottom = (table[table["side"] == s].iloc[0] for s in ("top", "bottom"))
+    assert 0 < top["dims"] < 192 and 0 < bottom["dims"] < 192 and 0 < top["variance_kept"] < 1
+    assert bottom["test_acc"] > top["test_acc"]  # the synthetic data keep the class in low-variance directions
+
+    # the same job uninterrupted, outside Snakemake, on the same inputs
+    settings = ClassifierSettings(
+        arch="mlp", aug=False, seed=0, epochs=3, batch_size=50, lr=0.003, weight_decay=0.001, pct_start=0.3,
+        loss="ce", width=1.0, compile=False, compile_mode="default", device="cpu", eval_every=1, checkpoint_every=1,
+    )  # fmt: skip
+    f = workdir / "results/filtered/synthetic/bottom-g4"
+    d = workdir / "results/data/synthetic"
+    paths = {"train": f / "train.npy", "test": f / "test.npy", "train_info": f / "train.json",
+             "test_info": f / "test.json", "train_labels": d / "train.npz", "test_labels": d / "test.npz"}  # fmt: skip
+    direct = train_classifier(paths, settings, workdir / "direct/metrics.json", workdir / "direct/history.csv")
+    resumed = json.loads((workdir / RUN / "metrics.json").read_text())
+    for key in ("test_acc", "test_acc_macro", "test_loss", "train_loss"):
+        assert resumed[key] == direct[key], key
