@@ -40,6 +40,7 @@ wildcard_constraints:
 include: "workflow/rules/data.smk"
 include: "workflow/rules/spectrum.smk"
 include: "workflow/rules/filter.smk"
+include: "workflow/rules/guidance.smk"
 include: "workflow/rules/figures.smk"
 
 
