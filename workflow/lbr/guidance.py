@@ -31,6 +31,9 @@ from lbr.train import LoopConfig, fit
 
 log = logging.getLogger("lbr.guidance")
 
+# settings that change how a run executes, not what it computes: kept out of the rule's params so that
+# changing them does not retrain (Snakemake reruns jobs whose params changed)
+RUNTIME_KEYS = ("device", "keep_checkpoint", "eval_batch_size", "compile")
 TABLE_COLUMNS = ["latent", "guidance", "epoch", "split", "recon_loss", "acc_linear", "acc_mlp"]
 EXTRA_COLUMNS = ["dataset", "seed", "acc_linear_macro", "acc_mlp_macro", "ce_linear", "ce_mlp"]
 

@@ -55,7 +55,7 @@ def fig5(curves: pd.DataFrame, recon: list[dict], image_latent: int, n_images: i
             ax_acc.set_ylabel("validation accuracy (%)")
     handles, labels = fig.axes[0].get_legend_handles_labels()
     h2, l2 = fig.axes[1].get_legend_handles_labels()
-    fig.legend(handles + h2, labels + l2, loc="upper center", ncol=4, frameon=False, bbox_to_anchor=(0.5, 1.04))
+    fig.legend(handles + h2, labels + l2, loc="lower center", ncol=4, frameon=False, bbox_to_anchor=(0.5, 1.0))
     ax_img = fig.add_subplot(grid[2, :])
     _image_panel(ax_img, recon, image_latent, n_images)
     fig.tight_layout()

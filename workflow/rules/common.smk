@@ -79,8 +79,10 @@ def guidance_data_options(wildcards):
 
 
 def guidance_settings(wildcards):
-    """Everything one training run needs, from config and the run's wildcards."""
-    drop = ("dataset", "source_size", "source_options", "latents", "weights", "seeds", "runtime")
+    """What one training run computes, from config and the run's wildcards (runtime keys come from config)."""
+    from lbr.guidance import RUNTIME_KEYS
+
+    drop = ("dataset", "source_size", "source_options", "latents", "weights", "seeds", "runtime", *RUNTIME_KEYS)
     keep = {k: v for k, v in GUIDANCE.items() if k not in drop}
     return keep | {"latent": int(wildcards.latent), "guidance": float(wildcards.guidance), "seed": int(wildcards.seed)}
 

@@ -2,7 +2,7 @@
 
 from lbr_script import run
 
-from lbr.guidance import run_experiment
+from lbr.guidance import RUNTIME_KEYS, run_experiment
 
 
 def main(smk):
@@ -10,7 +10,7 @@ def main(smk):
         smk.input.train,
         smk.input.test,
         {"history": smk.output.history, "metrics": smk.output.metrics, "recon": smk.output.recon},
-        dict(smk.params.settings),
+        dict(smk.params.settings) | {k: smk.config["guidance"][k] for k in RUNTIME_KEYS},
         smk.params.checkpoint,
     )
 
