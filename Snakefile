@@ -42,6 +42,7 @@ include: "workflow/rules/spectrum.smk"
 include: "workflow/rules/filter.smk"
 include: "workflow/rules/dynamics.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/guidance.smk"
 include: "workflow/rules/figures.smk"
 
 

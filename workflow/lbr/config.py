@@ -41,6 +41,7 @@ def check(config: dict) -> None:
         check_dataset(config, name, "fig4.datasets")
     for name in fig4.get("epochs_by_dataset", {}):
         check_dataset(config, name, "fig4.epochs_by_dataset")
+    check_guidance(config)
     for name in config.get("sources", {}):
         check_dataset(config, name, "sources")
 
@@ -56,3 +57,21 @@ def check_dynamics(config: dict) -> None:
     late = [e for e in config["fig3"]["epochs"] if e >= trained]
     if late:
         raise LbrError(f"fig3.epochs {late} are not below dynamics.epochs ({trained}); drop them or train longer.")
+def check_guidance(config: dict) -> None:
+    """Figs. 5-6 settings the schema cannot check (sizes the network can invert, ranges, figure choices)."""
+    g = config.get("guidance")
+    if not g:
+        return
+    check_dataset(config, g["dataset"], "guidance.dataset")
+    if g["image_size"] % 32:
+        raise LbrError(f"guidance.image_size must be a multiple of 32 (224 in the paper), not {g['image_size']}.")
+    for key in ("scale", "ratio"):
+        lo, hi = g[key]
+        if lo > hi:
+            raise LbrError(f"guidance.{key} must be [low, high] with low <= high, not {g[key]}.")
+    for key in ("latents", "weights", "seeds"):
+        if len({f"{float(v):g}" for v in g[key]}) != len(g[key]):
+            raise LbrError(f"guidance.{key} lists a value twice: {g[key]}.")
+    shown = config.get("fig5", {}).get("image_latent")
+    if shown is not None and shown not in g["latents"]:
+        raise LbrError(f"fig5.image_latent {shown} is not one of guidance.latents {g['latents']}.")

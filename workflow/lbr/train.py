@@ -52,8 +52,12 @@ class Task(Protocol):
 
     n_train: int
 
-    def loss(self, model: torch.nn.Module, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        """Mean loss on the training examples `idx` (random augmentation drawn from `gen`)."""
+    def loss(self, model: torch.nn.Module, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor | dict:
+        """Mean loss on the training examples `idx` (random augmentation drawn from `gen`).
+
+        May instead return {"loss": tensor to minimise, name: scalar tensor, ...}: each extra term is
+        averaged over the epoch and logged as `train_<name>` (e.g. loss components, running accuracy).
+        """
 
     def evaluate(self, model: torch.nn.Module, epoch: int) -> dict:
         """Metrics after `epoch` (0-based), model in eval mode under no_grad."""
@@ -173,10 +177,16 @@ def fit(
         order = torch.randperm(task.n_train, device=device, generator=gen)
         model.train()
         total = torch.zeros((), device=device)
+        terms: dict[str, torch.Tensor] = {}
         for step in range(n_steps):
             idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
             with autocast:
                 loss = task.loss(step_model, idx, gen)
+            if isinstance(loss, dict):
+                for name, value in loss.items():
+                    if name != "loss":
+                        terms[name] = terms.get(name, 0.0) + value.detach().float()
+                loss = loss["loss"]
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -189,6 +199,7 @@ def fit(
                 "the input data for NaN/inf values."
             )
         row = {"epoch": epoch, "train_loss": train_loss, "lr": sched.get_last_lr()[0], "seconds": time.time() - t0}
+        row |= {f"train_{name}": float(value) / n_steps for name, value in terms.items()}
         if _eval_due(cfg, epoch):
             model.eval()
             with torch.no_grad(), autocast:

@@ -83,3 +83,56 @@ def train_mem_mb(wildcards, attempt):
 def train_runtime(wildcards, attempt):
     """Minutes for one run on one GPU (generous for older cards), doubled per retry."""
     return TRAIN_RUNTIME_MIN.get(wildcards.dataset, 30) * 2 ** (attempt - 1)
+# Figs. 5-6: guided autoencoders ------------------------------------------------------------------------
+GUIDANCE = config["guidance"]
+GUIDANCE_RUN = "results/guidance/{dataset}/L{latent}/g{guidance}/seed{seed}"
+
+
+def guidance_runs():
+    """Every (dataset, latent, guidance, seed) of the grid, guidance in its path form."""
+    from lbr.guidance import format_guidance
+
+    return [
+        {"dataset": GUIDANCE["dataset"], "latent": latent, "guidance": format_guidance(weight), "seed": seed}
+        for latent in GUIDANCE["latents"]
+        for weight in GUIDANCE["weights"]
+        for seed in GUIDANCE["seeds"]
+    ]
+
+
+def guidance_run_files(name):
+    """One file (history.csv, metrics.json, recon.npz) of every run of the grid."""
+    return [f"{GUIDANCE_RUN.format(**run)}/{name}" for run in guidance_runs()]
+
+
+def guidance_data(wildcards):
+    """The splits a guidance run reads: its own square copy, or the canonical arrays."""
+    size = GUIDANCE["source_size"]
+    folder = f"results/data/{wildcards.dataset}" + (f"-{size}px" if size else "")
+    return {"train": f"{folder}/train.npz", "test": f"{folder}/test.npz"}
+
+
+def guidance_data_options(wildcards):
+    from lbr.guidance import resized_options
+
+    options = dataset_options(config, wildcards.dataset) | GUIDANCE["source_options"]
+    spec = dataset_spec(wildcards.dataset, options, config["custom_datasets"])
+    return json.dumps(resized_options(spec, options, int(wildcards.size)), sort_keys=True)
+
+
+def guidance_settings(wildcards):
+    """What one training run computes, from config and the run's wildcards (runtime keys come from config)."""
+    from lbr.guidance import RUNTIME_KEYS
+
+    drop = ("dataset", "source_size", "source_options", "latents", "weights", "seeds", "runtime", *RUNTIME_KEYS)
+    keep = {k: v for k, v in GUIDANCE.items() if k not in drop}
+    return keep | {"latent": int(wildcards.latent), "guidance": float(wildcards.guidance), "seed": int(wildcards.seed)}
+
+
+def fig5_recon_inputs():
+    """Validation reconstructions shown by Fig. 5: the chosen latent, every guidance weight, the first seed."""
+    from lbr.guidance import format_guidance
+
+    latent = config["fig5"]["image_latent"] or GUIDANCE["latents"][0]
+    run = {"dataset": GUIDANCE["dataset"], "latent": latent, "seed": GUIDANCE["seeds"][0]}
+    return [f"{GUIDANCE_RUN.format(**run, guidance=format_guidance(w))}/recon.npz" for w in GUIDANCE["weights"]]

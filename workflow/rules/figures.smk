@@ -35,6 +35,8 @@ localrules:
     fig1,
     fig3,
     fig4,
+    fig5,
+    fig6,
 
 
 rule fig3:
@@ -109,3 +111,50 @@ rule fig4:
         "Fig. 4: test accuracy from the top vs the bottom variance subspace"
     script:
         "../scripts/fig4.py"
+
+
+rule fig5:
+    input:
+        table="results/tables/fig5.csv",
+        recon=fig5_recon_inputs(),
+    output:
+        pdf=report(
+            "figures/fig5.pdf",
+            caption="../report/fig5.rst",
+            category="Figures",
+            labels={"figure": "5"},
+        ),
+        png="figures/fig5.png",
+    log:
+        "logs/figures/fig5.log",
+    conda:
+        "../../envs/lbr.yaml"
+    params:
+        weights=GUIDANCE["weights"],
+        image_latent=config["fig5"]["image_latent"] or GUIDANCE["latents"][0],
+        n_images=config["fig5"]["n_images"],
+    message:
+        "Fig. 5: reconstruction and accuracy of guided vs unguided autoencoders over training"
+    script:
+        "../scripts/fig5.py"
+
+
+rule fig6:
+    input:
+        table="results/tables/fig6.csv",
+    output:
+        pdf=report(
+            "figures/fig6.pdf",
+            caption="../report/fig6.rst",
+            category="Figures",
+            labels={"figure": "6"},
+        ),
+        png="figures/fig6.png",
+    log:
+        "logs/figures/fig6.log",
+    conda:
+        "../../envs/lbr.yaml"
+    message:
+        "Fig. 6: validation accuracy against reconstruction error, guided vs unguided"
+    script:
+        "../scripts/fig6.py"
