@@ -220,3 +220,21 @@ def test_snakemake_gpu_jobs_never_share_a_gpu(tmp_path):
     assert overlapping, "no two jobs ran at the same time; the test proves nothing"
     for a, b in overlapping:
         assert a["cuda_visible_devices"] != b["cuda_visible_devices"], (a, b)
+
+
+def test_gpu_count_leaves_cuda_uninitialised(monkeypatch):
+    """Counting happens in a child process, so CUDA_VISIBLE_DEVICES set afterwards still takes effect."""
+    import torch
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.delenv("LBR_GPUS", raising=False)
+    assert len(gpuslots.device_ids()) == torch.cuda.device_count()
+    assert not torch.cuda.is_initialized()
+
+
+def test_gpu_count_in_a_child_process_matches_torch(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(gpuslots.glob, "glob", lambda pattern: ["/dev/nvidia0"])  # take the child-process path
+    assert gpuslots.count_gpus() == torch.cuda.device_count()
+    assert not torch.cuda.is_initialized()

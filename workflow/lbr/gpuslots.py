@@ -20,9 +20,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import getpass
+import glob
 import logging
 import os
 import re
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -84,11 +87,26 @@ def device_ids() -> list[str]:
     elif count:
         ids = [str(i) for i in range(int(count))]
     else:
-        import torch
-
-        # NVML-based count: does not initialise CUDA, so CUDA_VISIBLE_DEVICES set afterwards still applies.
-        ids = [str(i) for i in range(torch.cuda.device_count())]
+        ids = [str(i) for i in range(count_gpus())]
     return ids[: int(count)] if count else ids
+
+
+def count_gpus() -> int:
+    """GPUs torch sees, counted in a child process: if counting initialised CUDA here, the
+    CUDA_VISIBLE_DEVICES chosen afterwards would be ignored (torch falls back to cudaGetDeviceCount
+    when NVML is unavailable)."""
+    import torch
+
+    if torch.version.cuda is None and torch.version.hip is None:
+        return 0  # a CPU build of torch
+    if torch.version.hip is None and not glob.glob("/dev/nvidia[0-9]*"):
+        return 0  # no NVIDIA device files: no GPU, and no need to pay for a child process
+    code = "import torch; print(torch.cuda.device_count())"
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        return int(out.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        raise LbrError("could not count the GPUs with torch; set LBR_GPUS to the number of GPUs.") from None
 
 
 def acquire(n: int, ids: list[str] | None = None, directory: Path | None = None,
@@ -131,6 +149,9 @@ def gpu_slots(n: int) -> Iterator[Slots]:
         log.info("no GPU visible: the job runs on the CPU")
         yield Slots()
         return
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        raise LbrError("CUDA was initialised before a GPU was assigned to this job; move CUDA calls into main().")
     timeout = os.environ.get("LBR_GPU_SLOT_TIMEOUT", "").strip()
     slots = acquire(n, ids, timeout=float(timeout) if timeout else None)
     previous = os.environ.get("CUDA_VISIBLE_DEVICES")
