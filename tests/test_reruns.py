@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from repo_copy import build_demo, copy_workflow, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
@@ -67,10 +68,15 @@ def reasons(out: str) -> dict[str, set[str]]:
     return found
 
 
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
+def set_demo(repo: Path, section: str, key: str, value):
+    """Change one setting of the demo config, as a user editing profiles/demo/demo.yaml would; returns
+    the value it had there (None if unset)."""
+    path = repo / "profiles/demo/demo.yaml"
+    settings = yaml.safe_load(path.read_text())
+    old = settings.setdefault(section, {}).get(key)
+    settings[section][key] = value
+    path.write_text(yaml.safe_dump(settings, sort_keys=False))
+    return old
 
 
 def test_finished_demo_is_up_to_date(repo):
@@ -78,16 +84,15 @@ def test_finished_demo_is_up_to_date(repo):
 
 
 def test_plot_setting_reruns_only_the_figure(repo):
-    edit(repo / "profiles/demo/demo.yaml", "columns: 8", "columns: 4")
+    old = set_demo(repo, "fig9", "columns", 3)
     jobs, why, out = plan(repo)
     assert jobs == {"fig9": 1}
     assert why["params have changed since last execution"] == {"fig9"}
-    assert "'columns': 8" in out and "'columns': 4" in out  # -n names the changed value
+    assert f"'columns': {old}" in out and "'columns': 3" in out  # -n names the changed value
 
 
 def test_spectrum_setting_reruns_spectrum_and_figure_not_data(repo):
-    with open(repo / "profiles/demo/demo.yaml", "a") as f:
-        f.write("\nspectrum:\n  chunk_rows: 1000\n")
+    set_demo(repo, "spectrum", "chunk_rows", 1000)
     jobs, why, _ = plan(repo)
     assert jobs == {"spectrum": 1, "fig9": 1}
     assert why["params have changed since last execution"] == {"spectrum"}
@@ -110,7 +115,7 @@ def test_script_edit_reruns_its_rule_unless_accepted(repo):
 
 
 def test_accepted_setting_change_does_not_rerun(repo):
-    edit(repo / "profiles/demo/demo.yaml", "columns: 8", "columns: 4")
+    set_demo(repo, "fig9", "columns", 4)
     accept(repo, "--cleanup-metadata", "figures/fig9.pdf", "figures/fig9.png")
     assert plan(repo)[0] == {}
 
