@@ -1,4 +1,5 @@
-"""Glue for workflow scripts: log to the rule's log file, cap threads, turn LbrError into one clear line."""
+"""Glue for workflow scripts: log to the rule's log file, cap threads, hold a GPU slot for rules that
+declare `resources: gpu=N`, turn LbrError into one clear line."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any, Callable
 
 from lbr.device import set_threads
 from lbr.errors import LbrError
+from lbr.gpuslots import gpu_slots
 
 log = logging.getLogger("lbr")
 
@@ -27,11 +29,22 @@ def setup_logging(logfile: str | None = None, level: int = logging.INFO) -> None
 
 
 def run(main: Callable[[Any], None], smk: Any) -> None:
-    """Run `main(snakemake)`; a LbrError exits 1 with its message and no traceback."""
+    """Run `main(snakemake)`, on GPUs of its own when the rule asks for some; a LbrError exits 1 with its
+    message and no traceback."""
     setup_logging(smk.log[0] if len(smk.log) else None)
     set_threads(getattr(smk, "threads", None))
     try:
-        main(smk)
+        with gpu_slots(gpus_requested(smk)):
+            main(smk)
     except LbrError as err:
         log.error("%s", err)
         sys.exit(1)
+
+
+def gpus_requested(smk: Any) -> int:
+    """The rule's `resources: gpu=N` (0 when absent or not a number)."""
+    value = getattr(getattr(smk, "resources", None), "gpu", 0)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

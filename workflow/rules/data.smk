@@ -38,7 +38,7 @@ rule prepare:
     threads: 4
     resources:
         mem_mb=dataset_mem_mb,
-        runtime=60,
+        runtime=lambda wc, attempt: 60 * attempt,
     params:
         options=prepare_options,
     message:

@@ -18,7 +18,7 @@ rule filter:
     threads: 4
     resources:
         mem_mb=dataset_mem_mb,
-        runtime=60,
+        runtime=lambda wc, attempt: 60 * attempt,
     params:
         grid_points=config["filter"]["grid_points"],
         bottom_power=config["filter"]["bottom_power"],

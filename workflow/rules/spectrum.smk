@@ -15,7 +15,7 @@ rule spectrum:
     threads: 8
     resources:
         mem_mb=dataset_mem_mb,
-        runtime=120,
+        runtime=lambda wc, attempt: 120 * attempt,
     params:
         method=config["spectrum"]["method"],
         chunk_rows=config["spectrum"]["chunk_rows"],

@@ -1,0 +1,81 @@
+"""Cluster rules of the workflow and the profiles that rely on them (paper config, no Slurm needed):
+figure and download rules run locally, every figure is in the report with a caption, every GPU rule is
+configured in profiles/slurm, retries get more memory and time, and both profiles load."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from repo_copy import ROOT, copy_workflow, snakemake
+
+pytestmark = pytest.mark.workflow
+
+SLURM = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
+LOCAL = yaml.safe_load((ROOT / "profiles/local/config.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def rules(tmp_path_factory):
+    repo = copy_workflow(tmp_path_factory.mktemp("facts") / "repo")
+    out = subprocess.run([sys.executable, str(ROOT / "tests/rule_facts.py"), str(repo)], capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(repo / "workflow")})
+    assert out.returncode == 0, out.stderr[-3000:]
+    facts = json.loads(out.stdout.split("RULE_FACTS ", 1)[1])
+    return {name: fact | {"caption_ok": [Path(o["caption"]).is_file() for o in fact["outputs"] if o["caption"]]}
+            for name, fact in facts.items()}
+
+
+def figure_rules(rules):
+    return {name: fact for name, fact in rules.items()
+            if any(o["path"].startswith("figures/") for o in fact["outputs"])}
+
+
+def test_figure_and_download_rules_run_on_the_submit_node(rules):
+    local = figure_rules(rules) | {"download": rules["download"]}
+    assert "fig9" in local
+    assert not [name for name, fact in local.items() if not fact["local"]], "add these to `localrules:`"
+
+
+def test_every_figure_is_in_the_report_with_a_caption(rules):
+    for name, fact in figure_rules(rules).items():
+        pdfs = [o for o in fact["outputs"] if o["path"].endswith(".pdf")]
+        assert pdfs and all(o["report"] and o["caption"] for o in pdfs), f"wrap {name}'s pdf in report(caption=...)"
+        assert all(fact["caption_ok"]), f"{name}'s caption file is missing"
+
+
+def test_every_gpu_rule_is_configured_for_slurm(rules):
+    gpu_rules = {name for name, fact in rules.items() if fact["gpu"]}
+    missing = gpu_rules - set(SLURM["set-resources"])
+    assert not missing, f"add {sorted(missing)} to set-resources in profiles/slurm/config.yaml"
+    for name in gpu_rules:
+        assert SLURM["set-resources"][name].get("slurm_partition"), name
+
+
+def test_slurm_profile_retries_with_more_memory_and_time():
+    assert SLURM["executor"] == "slurm" and SLURM["retries"] >= 1
+    assert SLURM["slurm-status-command"] == "squeue"  # sacct hangs Snakemake where accounting is off
+    assert "cpus_per_task" not in SLURM["default-resources"]  # it would override cpus_per_gpu
+    for resources in [SLURM["default-resources"], *SLURM["set-resources"].values()]:
+        for key in ("mem_mb", "runtime"):
+            first, second = (eval(str(resources[key]), {"attempt": a}) for a in (1, 2))
+            assert second > first > 0, (key, resources)
+
+
+def test_local_profile_counts_gpus():
+    assert LOCAL["resources"]["gpu"] >= 1 and LOCAL["cores"] == "all"
+
+
+@pytest.mark.parametrize("profile", ["slurm", "local"])
+def test_profile_loads_and_plans_the_paper_workflow(profile, tmp_path):
+    repo = copy_workflow(tmp_path / "repo")
+    result = snakemake(repo, "--profile", f"profiles/{profile}", "--workflow-profile", "none", "-n", "--quiet",
+                       "rules", timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert re.search(r"^fig9\s+1$", result.stdout, re.M), result.stdout[-3000:]
