@@ -1,5 +1,5 @@
 """Facts about every rule of a workflow, from Snakemake's own parser: `python tests/rule_facts.py DIR`
-prints JSON {rule: {local, gpu, outputs: [{path, report, caption}]}} for the Snakefile in DIR.
+prints JSON {rule: {local, gpu, scaling, outputs: [{path, report, caption}]}} for the Snakefile in DIR.
 Run as a subprocess so that loading a workflow leaves the test process untouched."""
 
 import json
@@ -20,6 +20,23 @@ def gpu_value(rule):
     return resource.value or 0
 
 
+class _AnyWildcards:
+    """Stands in for a job's wildcards: every name is a small, real dataset of the registry."""
+
+    def __getattr__(self, name):
+        return "cifar10"
+
+
+def scaling(rule, key):
+    """The resource `key` at attempts 1 and 2 (None when the rule does not set it)."""
+    resource = rule.resources.get(key)
+    if resource is None:
+        return None
+    if not resource.is_evaluable():
+        return [resource.value, resource.value]
+    return [resource.evaluate(_AnyWildcards(), attempt=a, input=[], threads=1).value for a in (1, 2)]
+
+
 def caption_path(rule, output):
     caption = output.flags["report"].caption
     if caption is None:
@@ -38,6 +55,7 @@ def main(workdir: Path) -> None:
             rule.name: {
                 "local": rule.name in workflow._localrules,
                 "gpu": gpu_value(rule),
+                "scaling": {key: scaling(rule, key) for key in ("mem_mb", "runtime")} if gpu_value(rule) else {},
                 "outputs": [
                     {
                         "path": str(f),

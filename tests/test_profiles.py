@@ -62,10 +62,24 @@ def test_slurm_profile_retries_with_more_memory_and_time():
     assert SLURM["executor"] == "slurm" and SLURM["retries"] >= 1
     assert SLURM["slurm-status-command"] == "squeue"  # sacct hangs Snakemake where accounting is off
     assert "cpus_per_task" not in SLURM["default-resources"]  # it would override cpus_per_gpu
-    for resources in [SLURM["default-resources"], *SLURM["set-resources"].values()]:
-        for key in ("mem_mb", "runtime"):
+    for key in ("mem_mb", "runtime"):
+        first, second = (eval(str(SLURM["default-resources"][key]), {"attempt": a}) for a in (1, 2))
+        assert second > first > 0, key
+    for resources in SLURM["set-resources"].values():
+        for key in set(resources) & {"mem_mb", "runtime"}:
             first, second = (eval(str(resources[key]), {"attempt": a}) for a in (1, 2))
             assert second > first > 0, (key, resources)
+
+
+def test_gpu_rules_size_their_jobs_and_grow_them_on_a_retry(rules):
+    """GPU rules carry their own memory and time (per dataset), doubled on a second attempt."""
+    for name, fact in rules.items():
+        if not fact["gpu"]:
+            continue
+        for key in ("mem_mb", "runtime"):
+            values = fact["scaling"][key]
+            assert values is not None, f"{name} declares no {key}"
+            assert values[1] > values[0] > 0, (name, key, values)
 
 
 def test_local_profile_counts_gpus():

@@ -133,10 +133,11 @@ def test_demo_figure_through_slurm(slurm, repo):
 
 def test_gpu_rule_through_slurm_with_retry(slurm, repo):
     """`train` (resources gpu=1) gets the profile's GPU partition and CPUs per GPU; a run that fails
-    once is resubmitted with twice the memory and time; Slurm, not lbr.gpuslots, picks the GPU."""
+    once is resubmitted with twice the rule's memory and time; Slurm, not lbr.gpuslots, picks the GPU."""
+    base_mb, base_minutes = 3000, 45
     result, seconds = snakemake_on_slurm(
         repo, "--snakefile", "tests/gpu_workflow/Snakefile", "--directory", "gpu",
-        "--config", "n_jobs=2", "fail_first=[1]",
+        "--config", "n_jobs=2", "fail_first=[1]", f"mem_mb={base_mb}", f"runtime={base_minutes}",
     )
     print(f"gpu workflow (2 jobs, 1 retry) through Slurm: {seconds:.1f} s")
     jobs = submitted(result.stdout)
@@ -150,8 +151,6 @@ def test_gpu_rule_through_slurm_with_retry(slurm, repo):
         assert record["TresPerJob"] == "gres:gpu:1", record
         assert record["CpusPerTres"] == f"gres:gpu:{gpu['cpus_per_gpu']}", record
     assert sorted(states) == ["COMPLETED", "COMPLETED", "FAILED"]
-    base_mb = eval(gpu["mem_mb"], {"attempt": 1})
-    base_minutes = eval(gpu["runtime"], {"attempt": 1})
     memory = sorted(megabytes(slurm_record(job_id)["MinMemoryNode"]) for _, job_id in jobs)
     assert memory == [base_mb, base_mb, 2 * base_mb]
     limits = sorted(slurm_record(job_id)["TimeLimit"] for _, job_id in jobs)

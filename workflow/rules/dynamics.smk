@@ -28,7 +28,7 @@ rule dynamics:
     resources:
         gpu=1,
         mem_mb=dataset_mem_mb,
-        runtime=120,
+        runtime=lambda wc, attempt: 120 * attempt,
     params:
         settings=config["dynamics"],
     message:

@@ -16,7 +16,7 @@ rule guidance_data:
     threads: 4
     resources:
         mem_mb=dataset_mem_mb,
-        runtime=60,
+        runtime=lambda wc, attempt: 60 * attempt,
     params:
         options=guidance_data_options,
     message:
@@ -46,7 +46,7 @@ rule guidance_train:
     resources:
         gpu=1,
         mem_mb=dataset_mem_mb,
-        runtime=GUIDANCE["runtime"],
+        runtime=lambda wc, attempt: GUIDANCE["runtime"] * attempt,
     params:
         settings=guidance_settings,
         checkpoint=f"{GUIDANCE_RUN}/checkpoint.pt",
