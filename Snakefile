@@ -43,6 +43,8 @@ include: "workflow/rules/filter.smk"
 include: "workflow/rules/dynamics.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/guidance.smk"
+include: "workflow/rules/alignment.smk"
+include: "workflow/rules/linear.smk"
 include: "workflow/rules/figures.smk"
 
 

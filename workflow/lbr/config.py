@@ -42,6 +42,7 @@ def check(config: dict) -> None:
     for name in fig4.get("epochs_by_dataset", {}):
         check_dataset(config, name, "fig4.epochs_by_dataset")
     check_guidance(config)
+    check_theory(config)
     for name in config.get("sources", {}):
         check_dataset(config, name, "sources")
 
@@ -75,3 +76,17 @@ def check_guidance(config: dict) -> None:
     shown = config.get("fig5", {}).get("image_latent")
     if shown is not None and shown not in g["latents"]:
         raise LbrError(f"fig5.image_latent {shown} is not one of guidance.latents {g['latents']}.")
+
+
+def check_theory(config: dict) -> None:
+    """Closed-form figures: known datasets, latent sizes that fit the synthetic inputs of Fig. 8."""
+    for section in ("fig2", "fig7", "noise_check"):
+        for name in config[section]["datasets"]:
+            check_dataset(config, name, f"{section}.datasets")
+    fig8 = config["fig8"]
+    too_big = [k for k in fig8["latents"] if k > min(fig8["dims"])]
+    if too_big:
+        raise LbrError(f"fig8.latents {too_big} exceed the smallest of fig8.dims {fig8['dims']}; K must be <= D.")
+    den = fig8["denoising"]
+    if den["K"] > den["D"]:
+        raise LbrError(f"fig8.denoising.K={den['K']} exceeds fig8.denoising.D={den['D']}; K must be <= D.")

@@ -158,3 +158,78 @@ rule fig6:
         "Fig. 6: validation accuracy against reconstruction error, guided vs unguided"
     script:
         "../scripts/fig6.py"
+
+
+localrules:
+    fig2,
+    fig7,
+    fig8,
+
+
+rule fig2:
+    input:
+        table="results/tables/fig2.csv",
+    output:
+        pdf=report(
+            "figures/fig2.pdf",
+            caption="../report/fig2.rst",
+            category="Figures",
+            labels={"figure": "2"},
+        ),
+        png="figures/fig2.png",
+    log:
+        "logs/figures/fig2.log",
+    conda:
+        "../../envs/lbr.yaml"
+    params:
+        options={"measure": config["fig2"]["measure"], "k_max": config["fig2"]["k_max"]},
+    message:
+        "Fig. 2: task alignment vs latent dimension"
+    script:
+        "../scripts/fig2.py"
+
+
+rule fig7:
+    input:
+        table="results/tables/fig7.csv",
+    output:
+        pdf=report(
+            "figures/fig7.pdf",
+            caption="../report/fig7.rst",
+            category="Figures",
+            labels={"figure": "7"},
+        ),
+        png="figures/fig7.png",
+    log:
+        "logs/figures/fig7.log",
+    conda:
+        "../../envs/lbr.yaml"
+    params:
+        options={"k_min": config["fig7"]["k_min"]},
+    message:
+        "Fig. 7: impact of masking and Gaussian noise on alignment"
+    script:
+        "../scripts/fig7.py"
+
+
+rule fig8:
+    input:
+        table="results/tables/fig8.csv",
+    output:
+        pdf=report(
+            "figures/fig8.pdf",
+            caption="../report/fig8.rst",
+            category="Figures",
+            labels={"figure": "8"},
+        ),
+        png="figures/fig8.png",
+    log:
+        "logs/figures/fig8.log",
+    conda:
+        "../../envs/lbr.yaml"
+    params:
+        options={},
+    message:
+        "Fig. 8: Theorem 1 closed form vs gradient descent"
+    script:
+        "../scripts/fig8.py"

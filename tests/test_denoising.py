@@ -1,0 +1,154 @@
+"""Theorem 3 / Eq. 9: masking and Gaussian moments, the generalized eigen solver, Corollary 3.1, angles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg as sl
+import torch
+
+from lbr import alignment as al
+from lbr import denoising as dn
+from lbr.errors import LbrError
+from theory_data import explained, images, preprocessed
+
+
+def independent_masks(rng, draws, n, shape, k, p):
+    """Patch-level Bernoulli keep masks expanded to H x W x C pixels, written without lbr."""
+    h, w, c = shape
+    keep = rng.random((draws, n, h // k, w // k)) >= p
+    pix = np.repeat(np.repeat(keep, k, axis=2), k, axis=3)
+    return np.broadcast_to(pix[..., None], (draws, n, h, w, c)).reshape(draws, n, h * w * c)
+
+
+def test_patch_layout_is_hwc_with_all_channels_shared():
+    shape = (4, 6, 2)
+    pid = dn.patch_of_pixel(shape, 2).numpy()
+    hh, ww, cc = np.indices(shape)
+    np.testing.assert_array_equal(pid, ((hh // 2) * 3 + ww // 2).reshape(-1))
+    idx = dn.patch_index(shape, 2)
+    assert idx.shape == (6, 8) and sorted(idx.reshape(-1).tolist()) == list(range(48))
+
+
+def test_masking_moments_match_monte_carlo():
+    rng = np.random.default_rng(1)
+    shape, k, p, n = (4, 4, 2), 2, 0.3, 3
+    x = rng.normal(size=(n, 32))
+    spec = dn.NoiseSpec("mask", p, k)
+    m2 = dn.second_moment(torch.as_tensor(x.T @ x), spec, shape, n).numpy()
+    m1 = dn.first_moment(torch.as_tensor(x), spec).numpy()
+    total, total_sq, mean_x = np.zeros((32, 32)), np.zeros((32, 32)), np.zeros((n, 32))
+    draws, chunk = 20000, 2000
+    for _ in range(draws // chunk):
+        noisy = x[None] * independent_masks(rng, chunk, n, shape, k, p)
+        outer = np.einsum("tni,tnj->tij", noisy, noisy)
+        total += outer.sum(0)
+        total_sq += (outer**2).sum(0)
+        mean_x += noisy.sum(0)
+    emp = total / draws
+    se = np.sqrt((total_sq / draws - emp**2) / draws)
+    assert np.all(np.abs(emp - m2) <= 5 * se + 1e-12)
+    assert np.abs(emp - m2).max() > 0 and np.abs(m2 - x.T @ x).max() > 0.05
+    np.testing.assert_allclose(mean_x / draws, m1, atol=0.05)
+
+
+def test_corrupt_masks_whole_patches_and_matches_the_moment():
+    shape, spec = (4, 4, 3), dn.NoiseSpec("mask", 0.5, 2)
+    rows = torch.ones(2000, 48, dtype=torch.float64)
+    out = dn.corrupt(rows, spec, shape, torch.Generator().manual_seed(0))
+    blocks = out.reshape(2000, 2, 2, 2, 2, 3).permute(0, 1, 3, 2, 4, 5).reshape(2000, 4, 12)
+    assert torch.all(blocks.amin(2) == blocks.amax(2))
+    assert abs(float(out.mean()) - 0.5) < 0.02
+    gauss = dn.corrupt(rows, dn.NoiseSpec("gaussian", sigma=2.0), shape, torch.Generator().manual_seed(0))
+    assert abs(float((gauss - rows).std()) - 2.0) < 0.02
+
+
+@pytest.mark.parametrize("spec", [dn.NoiseSpec("mask", 0.5, 2), dn.NoiseSpec("mask", 0.9, 1), dn.NoiseSpec("gaussian", sigma=1.5)])
+def test_noise_sweep_equals_per_k_least_squares(spec):
+    x, y = images()
+    m = al.compute_moments(x, y, 3)
+    basis = al.pca_basis(m)
+    got = dn.alignment_under_noise(basis, dn.feature_basis(basis, m.xtx, spec, m.shape, m.n))["alignment"]
+    f = preprocessed(x, "standardize")
+    yo = np.eye(3)[y]
+    b = f.T @ f
+    m2 = dn.second_moment(torch.as_tensor(b), spec, m.shape, m.n).numpy()
+    delta = dn.DEFAULT_JITTER * np.trace(m2) / len(m2)
+    _, v = sl.eigh(spec.m1_scale**2 * b @ b, m2 + delta * np.eye(len(m2)))
+    v = v[:, ::-1]
+    full = explained(f, yo)
+    ref = np.array([explained(f @ v[:, :k], yo) / full for k in range(1, basis.rank + 1)])
+    np.testing.assert_allclose(got, ref, atol=1e-8)
+
+
+def predictor(f, yo, v):
+    """The least-squares head on features f v, as a D x C linear map."""
+    h = f @ v
+    return v @ np.linalg.solve(h.T @ h, h.T @ yo)
+
+
+def test_corollary_3_1_gaussian_noise_leaves_the_predictor_unchanged_masking_does_not():
+    x, y = images()
+    f = preprocessed(x, "standardize")
+    yo = np.eye(3)[y]
+    b = torch.as_tensor(f.T @ f)
+    shape, n = (4, 4, 3), len(x)
+    for k in (3, 10):
+        ref = predictor(f, yo, dn.optimal_encoder(b, dn.NoiseSpec("none"), shape, n, k).numpy())
+        for sigma in (0.1, 1.0, 10.0):
+            got = predictor(f, yo, dn.optimal_encoder(b, dn.NoiseSpec("gaussian", sigma=sigma), shape, n, k).numpy())
+            assert np.abs(got - ref).max() <= 1e-10 * np.abs(ref).max()
+        masked = predictor(f, yo, dn.optimal_encoder(b, dn.NoiseSpec("mask", 0.5, 2), shape, n, k).numpy())
+        assert np.abs(masked - ref).max() > 1e-3 * np.abs(ref).max()
+
+
+def test_noise_check_verdicts():
+    x, y = images()
+    m = al.compute_moments(x, y, 3)
+    basis = al.pca_basis(m)
+    gauss, table = dn.noise_check(basis, m.xtx, dn.NoiseSpec("gaussian", sigma=3.0), m.shape, m.n, k_max="all")
+    assert gauss["verdict"] == "never" and gauss["max_angle_deg"] == 0 and len(table) == basis.rank
+    mask, _ = dn.noise_check(basis, m.xtx, dn.NoiseSpec("mask", 0.5, 2), m.shape, m.n, k_max=10)
+    assert mask["verdict"] == "sometimes" and mask["max_angle_deg"] > 1 and mask["k_max"] == 10
+
+
+def test_principal_angles_match_scipy():
+    q, _ = torch.linalg.qr(torch.randn(12, 12, generator=torch.Generator().manual_seed(3), dtype=torch.float64))
+    ang = dn.principal_angles(q, k_max=None)
+    eye = np.eye(12)
+    for k in range(1, 12):
+        ref = np.rad2deg(sl.subspace_angles(q[:, :k].numpy(), eye[:, :k]))
+        assert ang["max_angle_deg"][k - 1] == pytest.approx(ref.max(), abs=1e-7)
+        assert ang["sin2_sum"][k - 1] == pytest.approx(np.sum(np.sin(np.deg2rad(ref)) ** 2), abs=1e-10)
+        assert ang["bound_deg"][k - 1] >= ref.max() - 1e-7
+
+
+def test_generalized_eigh_solves_the_pencil():
+    g = torch.Generator().manual_seed(0)
+    a0 = torch.randn(6, 6, generator=g, dtype=torch.float64)
+    b0 = torch.randn(6, 6, generator=g, dtype=torch.float64)
+    a, b = a0 @ a0.T, b0 @ b0.T + torch.eye(6, dtype=torch.float64)
+    mu, v = dn.generalized_eigh(b, a=a, jitter=0.0)
+    ref = sl.eigh(a.numpy(), b.numpy(), eigvals_only=True)[::-1]
+    np.testing.assert_allclose(mu.numpy(), ref, rtol=1e-10)
+    np.testing.assert_allclose((a @ v).numpy(), (b @ v * mu).numpy(), atol=1e-9)
+
+
+def test_bad_noise_specs_and_shapes_fail_clearly():
+    for kwargs in ({"ratio": 1.0}, {"ratio": -0.1}, {"ratio": 1.5}):
+        with pytest.raises(LbrError, match="ratio"):
+            dn.NoiseSpec("mask", **kwargs)
+    with pytest.raises(LbrError, match="sigma"):
+        dn.NoiseSpec("gaussian", sigma=-1.0)
+    with pytest.raises(LbrError, match="noise must be"):
+        dn.NoiseSpec("salt")
+    with pytest.raises(LbrError, match="does not divide"):
+        dn.NoiseSpec("mask", 0.5, 3).check_shape((4, 4, 3))
+    with pytest.raises(LbrError, match="does not divide"):
+        dn.second_moment(torch.eye(48, dtype=torch.float64), dn.NoiseSpec("mask", 0.5, 3), (4, 4, 3), 10)
+    with pytest.raises(LbrError, match="K=49"):
+        dn.optimal_encoder(torch.eye(48, dtype=torch.float64), dn.NoiseSpec("none"), (4, 4, 3), 10, 49)
+    x, y = images(n=30)
+    m = al.compute_moments(x, y, 3, method="gram")
+    with pytest.raises(LbrError, match="covariance"):
+        dn.feature_basis(al.pca_basis(m), torch.eye(48, dtype=torch.float64), dn.NoiseSpec("none"), m.shape, m.n)

@@ -1,0 +1,104 @@
+"""The `lbr` command: small tools around the workflow's artifacts, one subcommand each.
+
+    lbr noise-check --dataset cifar10 --noise mask --ratio 0.5 --patch 2
+
+Add a subcommand by writing `_add_<name>(subparsers)` that registers a parser with `func=`, and listing it in
+SUBCOMMANDS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from lbr.errors import LbrError
+
+
+def _add_noise_check(sub) -> None:
+    p = sub.add_parser(
+        "noise-check",
+        help="can a noise ever change what a linear autoencoder keeps? (label-free, any prepared dataset)",
+        description=(
+            "Principal angles between the denoising-optimal subspace (Theorem 3) and the PCA subspace for every "
+            "latent dimension K, on the train split results/data/DATASET/train.npz (build it with "
+            "`snakemake results/data/DATASET/train.npz`). Verdict 'never': no K moves, so the noise cannot help "
+            "any perception task; 'sometimes': it changes the representation for some K."
+        ),
+    )
+    p.add_argument("--dataset", required=True, help="dataset name (its train split must be prepared)")
+    p.add_argument("--data", type=Path, help="train split file (default results/data/DATASET/train.npz)")
+    p.add_argument("--noise", choices=["mask", "gaussian", "none"], default="mask")
+    p.add_argument("--ratio", type=float, default=0.5, help="mask: probability a patch is zeroed, 0 <= ratio < 1")
+    p.add_argument("--patch", type=int, default=1, help="mask: patch side k (k x k pixels, all channels)")
+    p.add_argument("--sigma", type=float, default=1.0, help="gaussian: std in units of the global pixel std")
+    p.add_argument("--preprocessing", choices=["standardize", "raw", "per_image"], default="standardize")
+    p.add_argument("--k-max", default="256", help="largest angle exact for K <= k-max ('all' = every K)")
+    p.add_argument("--tol-deg", type=float, default=1e-3, help="verdict tolerance in degrees")
+    p.add_argument("--jitter", type=float, default=1e-6, help="relative jitter added to M2")
+    p.add_argument("--rank-rtol", type=float, default=1e-11, help="relative eigenvalue below which a direction is absent")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+    p.add_argument("--angles-csv", type=Path, help="also write the per-K angles to this CSV")
+    p.set_defaults(func=_noise_check)
+
+
+def _noise_check(args) -> int:
+    from lbr import alignment, denoising
+    from lbr.datasets import load_split
+    from lbr.device import pick_device
+    from lbr.tables import save_csv
+
+    path = args.data or Path("results/data") / args.dataset / "train.npz"
+    if not path.exists():
+        raise LbrError(f"{path} does not exist; build it with `snakemake {path}` or pass --data.")
+    if args.k_max != "all" and not args.k_max.isdigit():
+        raise LbrError(f"--k-max must be a positive integer or 'all', not '{args.k_max}'.")
+    if args.noise == "mask":
+        spec = denoising.NoiseSpec("mask", ratio=args.ratio, patch=args.patch)
+    elif args.noise == "gaussian":
+        spec = denoising.NoiseSpec("gaussian", sigma=args.sigma)
+    else:
+        spec = denoising.NoiseSpec("none")
+    device = pick_device(args.device)
+    x, y, classes = load_split(path)
+    spec.check_shape(tuple(x.shape[1:]))
+    moments = alignment.compute_moments(x, y, len(classes), args.preprocessing, "covariance", device)
+    basis = alignment.pca_basis(moments, args.rank_rtol, device)
+    summary, per_k = denoising.noise_check(
+        basis, moments.xtx.to(device), spec, moments.shape, moments.n, args.k_max, args.tol_deg, args.jitter
+    )
+    if args.angles_csv:
+        per_k.insert(0, "dataset", args.dataset)
+        save_csv(per_k, args.angles_csv)
+    print(f"dataset          {args.dataset} ({len(x)} images, D={moments.d}, rank {basis.rank}, {args.preprocessing})")
+    print(f"noise            {spec.label}")
+    print(f"max angle        {summary['max_angle_deg']:.4g} deg at K={summary['K_at_max']} (exact for K <= {summary['k_max']})")
+    print(f"bound, every K   {summary['max_angle_bound_deg']:.4g} deg")
+    print(f"verdict          {summary['verdict']}")
+    return 0
+
+
+SUBCOMMANDS = [_add_noise_check]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lbr", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in SUBCOMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    try:
+        return args.func(args)
+    except LbrError as err:
+        print(f"lbr: error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
