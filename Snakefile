@@ -51,4 +51,4 @@ include: "workflow/rules/figures.smk"
 rule all:
     default_target: True
     input:
-        figure_targets(),
+        all_targets(),

@@ -9,9 +9,12 @@ DATASETS = dataset_names(config)
 BIG_DATASETS = {"imagenette": 24000, "tinyimagenet": 16000}
 
 
-def figure_targets():
-    """PDFs built by `all`, from config['figures']."""
-    return [f"figures/{name}.pdf" for name in config["figures"]]
+def all_targets():
+    """What `all` builds: the PDFs of config['figures'] and the label-free noise check table."""
+    targets = [f"figures/{name}.pdf" for name in config["figures"]]
+    if config["noise_check"]["datasets"]:
+        targets.append("results/tables/noise_check.csv")
+    return targets
 
 
 def needs_download(name):
