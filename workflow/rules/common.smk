@@ -47,6 +47,8 @@ def filtered(path):
 def dynamics_energies(dataset, runs):
     """Energy files of learning-dynamics runs [{arch, depth}, ...] on one dataset."""
     return [f"results/dynamics/{dataset}/{r['arch']}-depth{r['depth']}/energies.npz" for r in runs]
+
+
 # Fig. 4: classifier training grid -----------------------------------------------------------------------------
 TRAIN_RUN = "results/train/{dataset}/{arch}/{side}-{pct}/aug{aug}/seed{seed}"
 TRAIN_MEM_MB = {"tinyimagenet": 16000, "imagenette": 24000}
