@@ -21,12 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.linalg.blas import dsyrk
 
 from lbr import preprocess as pp
 from lbr.errors import LbrError
 from lbr.io import save_npz
-from lbr.spectrum import _mirror_upper, eigh_descending
+from lbr.spectrum import SymmetricSum, eigh_descending
 
 log = logging.getLogger("lbr.alignment")
 
@@ -117,26 +116,6 @@ class Pixels:
         return block - self.mean[cols]
 
 
-class _RankK:
-    """Running X^T X: a BLAS symmetric rank-k update on the CPU (half the flops of a GEMM), addmm elsewhere."""
-
-    def __init__(self, d: int, device: torch.device):
-        self.cpu = device.type == "cpu"
-        if self.cpu:
-            self.acc = np.zeros((d, d), dtype=np.float64, order="F")
-        else:
-            self.acc = torch.zeros(d, d, dtype=torch.float64, device=device)
-
-    def add(self, rows: torch.Tensor) -> None:
-        if self.cpu:
-            self.acc = dsyrk(1.0, rows.numpy().T, beta=1.0, c=self.acc, trans=0, lower=0, overwrite_c=1)
-        else:
-            self.acc.addmm_(rows.T, rows)
-
-    def result(self, block: int) -> torch.Tensor:
-        return torch.from_numpy(_mirror_upper(self.acc, block)) if self.cpu else self.acc
-
-
 def one_hot(y: np.ndarray | torch.Tensor, n_classes: int, device=None) -> torch.Tensor:
     y = torch.as_tensor(np.asarray(y), dtype=torch.int64, device=device)
     return torch.nn.functional.one_hot(y, n_classes).to(torch.float64)
@@ -169,21 +148,22 @@ def compute_moments(
     total, total_sq = 0.0, 0.0
     out = {}
     if method == "covariance":
-        xtx = _RankK(d, device)
+        xtx = SymmetricSum(d, device)
         xty = torch.zeros(d, n_classes, dtype=torch.float64, device=device)
         for sl in px.row_chunks():
             rows = px.rows(sl)
-            xtx.add(rows)
+            xtx.add_rows(rows)
             xty.addmm_(rows.T, one_hot(y[sl], n_classes, device))
             total += float(rows.sum())
         out = {"xtx": xtx.result(chunk_rows), "xty": xty}
         total_sq = float(out["xtx"].diagonal().sum())
     else:
-        gram = torch.zeros(n, n, dtype=torch.float64, device=device)
+        acc = SymmetricSum(n, device)
         for cols in pp.chunks(d, chunk_cols):
             block = px.columns(cols)
-            gram.addmm_(block, block.T)
+            acc.add_cols(block)
             total += float(block.sum())
+        gram = acc.result()
         total_sq = float(gram.diagonal().sum())
         out = {"gram": gram, "labels": torch.as_tensor(np.asarray(y), dtype=torch.int64)}
     var = total_sq / (n * d) - (total / (n * d)) ** 2

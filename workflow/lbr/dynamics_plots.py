@@ -11,14 +11,12 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pandas as pd
-import torch
 from matplotlib.backends.backend_pdf import PdfPages
 
 from lbr import plots
-from lbr import preprocess as pp
 from lbr.errors import LbrError
 from lbr.io import atomic_path
-from lbr.subspace import Subspace, project
+from lbr.subspace import Subspace
 
 plt = plots.plt
 ARCH_LABEL = {"dcae": "DC", "mlpae": "MLP"}
@@ -181,12 +179,7 @@ def example_images(x: np.ndarray, spectrum: dict, subs: list[Subspace], indices:
     if bad:
         raise LbrError(f"fig1.image_indices {bad} are outside the {len(x)} training images; pick smaller indices.")
     chosen = x[np.asarray(indices)]
-    mean = torch.as_tensor(spectrum["mean"])
-    vectors = torch.as_tensor(spectrum["eigenvectors"], dtype=torch.float32)
-    flat = pp.preprocess(chosen, mean).to(torch.float32)
-    tiles = [chosen.astype(np.float32) / 255.0] + [
-        plots.minmax(project(flat, vectors, sub).numpy().reshape(chosen.shape)) for sub in subs
-    ]
+    tiles = [chosen.astype(np.float32) / 255.0] + plots.projected_views(chosen, spectrum, subs)
     return np.stack(tiles, axis=1).reshape(-1, *chosen.shape[1:])
 
 

@@ -57,6 +57,14 @@ def tile(images: np.ndarray, columns: int, pad: int = 1) -> np.ndarray:
     return grid
 
 
+def projected_views(images: np.ndarray, spectrum: dict, subs: list[Subspace]) -> list[np.ndarray]:
+    """Each image projected onto each subspace (paper preprocessing), min-max scaled for display."""
+    mean = torch.as_tensor(spectrum["mean"])
+    vectors = torch.as_tensor(spectrum["eigenvectors"], dtype=torch.float32)
+    rows = pp.preprocess(images, mean).to(torch.float32)
+    return [minmax(project(rows, vectors, sub).numpy().reshape(images.shape)) for sub in subs]
+
+
 def subspace_gallery(
     x: np.ndarray,
     spectrum: dict,
@@ -70,14 +78,10 @@ def subspace_gallery(
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(len(x), size=min(n_images, len(x)), replace=False))
     chosen = x[idx]
-    mean = torch.as_tensor(spectrum["mean"])
-    vectors = torch.as_tensor(spectrum["eigenvectors"], dtype=torch.float32)
-    rows = pp.preprocess(chosen, mean).to(torch.float32)
     blocks = [("original", chosen.astype(np.float32) / 255.0)]
-    for sub in subs:
-        proj = project(rows, vectors, sub).numpy().reshape(chosen.shape)
+    for sub, view in zip(subs, projected_views(chosen, spectrum, subs)):
         label = f"{sub.side} subspace: {100 * sub.variance_kept:.1f}% of the variance, {sub.dims} of {sub.n_directions} dims"
-        blocks.append((label, minmax(proj)))
+        blocks.append((label, view))
     cols = min(columns, len(chosen))
     h, w = chosen.shape[1:3]
     rows_per_block = -(-len(chosen) // cols)

@@ -21,24 +21,41 @@ from lbr.io import save_npz
 log = logging.getLogger("lbr.spectrum")
 
 
-def covariance(x: np.ndarray, mean: torch.Tensor, chunk_rows: int = 4096) -> torch.Tensor:
-    """Sum over images of (x - mean)(x - mean)^T for preprocessed rows, float64, accumulated chunk by chunk.
+class SymmetricSum:
+    """A running float64 sum of A^T A (`add_rows`) or A A^T (`add_cols`) over chunks A.
 
-    On the CPU the update is a BLAS symmetric rank-k update (one triangle, half the flops of a GEMM)."""
-    d = mean.numel()
-    if mean.device.type == "cpu":
-        from scipy.linalg.blas import dsyrk
+    On the CPU each update is a BLAS symmetric rank-k update (one triangle, half the flops of a GEMM) and the
+    other triangle is filled once at the end, block by block; elsewhere it is an addmm."""
 
-        acc = np.zeros((d, d), dtype=np.float64, order="F")
-        for sl in pp.chunks(len(x), chunk_rows):
-            rows = pp.preprocess(x[sl], mean).numpy()
-            acc = dsyrk(1.0, rows.T, beta=1.0, c=acc, trans=0, lower=0, overwrite_c=1)
-        return torch.from_numpy(_mirror_upper(acc, chunk_rows))
-    acc = torch.zeros(d, d, dtype=torch.float64, device=mean.device)
-    for sl in pp.chunks(len(x), chunk_rows):
-        rows = pp.preprocess(x[sl], mean)
-        acc.addmm_(rows.T, rows)
-    return acc
+    def __init__(self, size: int, device: torch.device):
+        self.cpu = device.type == "cpu"
+        if self.cpu:
+            self.acc = np.zeros((size, size), dtype=np.float64, order="F")
+        else:
+            self.acc = torch.zeros(size, size, dtype=torch.float64, device=device)
+
+    def add_rows(self, a: torch.Tensor) -> None:
+        """acc += A^T A for a C-contiguous chunk of rows A."""
+        if self.cpu:
+            self.acc = _dsyrk(1.0, a.numpy().T, beta=1.0, c=self.acc, trans=0, lower=0, overwrite_c=1)
+        else:
+            self.acc.addmm_(a.T, a)
+
+    def add_cols(self, a: torch.Tensor) -> None:
+        """acc += A A^T for a C-contiguous chunk of columns A."""
+        if self.cpu:
+            self.acc = _dsyrk(1.0, a.numpy().T, beta=1.0, c=self.acc, trans=1, lower=0, overwrite_c=1)
+        else:
+            self.acc.addmm_(a, a.T)
+
+    def result(self, block: int = 4096) -> torch.Tensor:
+        return torch.from_numpy(_mirror_upper(self.acc, block)) if self.cpu else self.acc
+
+
+def _dsyrk(*args, **kwargs):
+    from scipy.linalg.blas import dsyrk
+
+    return dsyrk(*args, **kwargs)
 
 
 def _mirror_upper(a: np.ndarray, block: int) -> np.ndarray:
@@ -50,24 +67,22 @@ def _mirror_upper(a: np.ndarray, block: int) -> np.ndarray:
     return a
 
 
+def covariance(x: np.ndarray, mean: torch.Tensor, chunk_rows: int = 4096) -> torch.Tensor:
+    """Sum over images of (x - mean)(x - mean)^T for preprocessed rows, float64, accumulated chunk by chunk."""
+    acc = SymmetricSum(mean.numel(), mean.device)
+    for sl in pp.chunks(len(x), chunk_rows):
+        acc.add_rows(pp.preprocess(x[sl], mean))
+    return acc.result(chunk_rows)
+
+
 def gram(x: np.ndarray, mean: torch.Tensor, chunk_cols: int = 8192) -> torch.Tensor:
     """N x N Gram matrix of the preprocessed rows, accumulated over pixel (column) chunks."""
     flat = x.reshape(len(x), -1)
     std = torch.cat([_row_std(flat[sl], mean.device) for sl in pp.chunks(len(flat), 4096)])
-    n = len(flat)
-    if mean.device.type == "cpu":
-        from scipy.linalg.blas import dsyrk
-
-        acc_np = np.zeros((n, n), dtype=np.float64, order="F")
-        for cols in pp.chunks(flat.shape[1], chunk_cols):
-            block = _columns(flat, cols, std, mean).numpy()
-            acc_np = dsyrk(1.0, block.T, beta=1.0, c=acc_np, trans=1, lower=0, overwrite_c=1)
-        return torch.from_numpy(_mirror_upper(acc_np, 4096))
-    acc = torch.zeros(n, n, dtype=torch.float64, device=mean.device)
+    acc = SymmetricSum(len(flat), mean.device)
     for cols in pp.chunks(flat.shape[1], chunk_cols):
-        block = _columns(flat, cols, std, mean)
-        acc.addmm_(block, block.T)
-    return acc
+        acc.add_cols(_columns(flat, cols, std, mean))
+    return acc.result()
 
 
 def _row_std(rows: np.ndarray, device: torch.device) -> torch.Tensor:
