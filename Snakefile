@@ -34,17 +34,16 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
     split="train|test",
     side="top|bottom",
-    pct=r"g\d+|0(\.\d+)?|1(\.0+)?|\.\d+",
+    level=r"g\d+|0(\.\d+)?|1(\.0+)?|\.\d+",
 
 
 include: "workflow/rules/data.smk"
 include: "workflow/rules/spectrum.smk"
 include: "workflow/rules/filter.smk"
+include: "workflow/rules/classifiers.smk"
 include: "workflow/rules/dynamics.smk"
-include: "workflow/rules/train.smk"
 include: "workflow/rules/guidance.smk"
-include: "workflow/rules/alignment.smk"
-include: "workflow/rules/linear.smk"
+include: "workflow/rules/theory.smk"
 include: "workflow/rules/figures.smk"
 
 

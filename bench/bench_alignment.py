@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 
 def images(n: int, side: int, seed: int = 0):
-    from lbr.datasets.builtin import synthetic
+    from lbr.data.builtin import synthetic
 
     data = synthetic(n_train=n, n_test=10, height=side, width=side, channels=3, seed=seed)
     return data["train"]
@@ -69,7 +69,7 @@ def naive_per_k(x: np.ndarray, y: np.ndarray, classes: int, ks: list[int]) -> tu
 
 
 def bench_sweep(args, device) -> None:
-    from lbr import alignment as al
+    from lbr.theory import alignment as al
 
     x, y = images(args.n, args.side)
     d = x[0].size
@@ -80,28 +80,34 @@ def bench_sweep(args, device) -> None:
     basis = al.pca_basis(moments, device=device)
     sweep = al.sweep(basis)
     t_lbr = time.perf_counter() - t0
-    print(f"lbr: moments {t1 - t0:.1f} s + eigh and cumulative sum {time.perf_counter() - t1:.1f} s = {t_lbr:.1f} s "
-          f"(peak RSS so far {peak_gb():.1f} GB)")
+    print(
+        f"lbr: moments {t1 - t0:.1f} s + eigh and cumulative sum {time.perf_counter() - t1:.1f} s = {t_lbr:.1f} s "
+        f"(peak RSS so far {peak_gb():.1f} GB)"
+    )
     if args.references == "all":
         t0 = time.perf_counter()
         ref = authors_route(x, y, 10)
         t_qr = time.perf_counter() - t0
-        print(f"authors' QR route (NumPy): {t_qr:.1f} s -> lbr is {t_qr / t_lbr:.1f}x faster; "
-              f"max |alignment_code difference| = {np.abs(ref - sweep['alignment_code']).max():.2e} points")
+        print(
+            f"authors' QR route (NumPy): {t_qr:.1f} s -> lbr is {t_qr / t_lbr:.1f}x faster; "
+            f"max |alignment_code difference| = {np.abs(ref - sweep['alignment_code']).max():.2e} points"
+        )
     total, times = naive_per_k(x, y, 10, args.naive_k)
     shown = ", ".join(f"K={k}: {t:.2f} s" for k, t in times.items())
-    print(f"naive per-K least squares: {shown}; all {d} K extrapolated: {total / 60:.0f} min -> lbr is {total / t_lbr:.0f}x faster")
+    print(f"naive per-K least squares: {shown}; all {d} K extrapolated: {total / 60:.0f} min", end=" ")
+    print(f"-> lbr is {total / t_lbr:.0f}x faster")
 
 
 def bench_mask(args, device) -> None:
     import torch
 
-    from lbr import alignment as al
-    from lbr import denoising as dn
+    from lbr.theory import alignment as al
+    from lbr.theory import denoising as dn
 
     x, y = images(args.mask_n, args.mask_side, seed=1)
     d = x[0].size
-    print(f"== Masking at D={d} ({args.mask_side}x{args.mask_side}x3), N={len(x)}, device {device}, {args.threads} threads")
+    side = args.mask_side
+    print(f"== Masking at D={d} ({side}x{side}x3), N={len(x)}, device {device}, {args.threads} threads")
     t0 = time.perf_counter()
     moments = al.compute_moments(x, y, 10, "standardize", "covariance", device)
     del x
@@ -126,9 +132,11 @@ def bench_mask(args, device) -> None:
     dn.alignment_under_noise(basis, q)
     ang = dn.principal_angles(q, 256)
     t_after = time.perf_counter() - t0
-    print(f"masking solve (M2 in the PCA basis, Cholesky reduction, eigh, QR): {t_solve:.1f} s; "
-          f"alignment for all K + angles for K <= 256: {t_after:.1f} s; per noise spec {t_solve + t_after:.1f} s "
-          f"(largest angle {np.nanmax(ang['max_angle_deg']):.1f} deg; peak RSS {peak_gb():.1f} GB)")
+    print(
+        f"masking solve (M2 in the PCA basis, Cholesky reduction, eigh, QR): {t_solve:.1f} s; "
+        f"alignment for all K + angles for K <= 256: {t_after:.1f} s; per noise spec {t_solve + t_after:.1f} s "
+        f"(largest angle {np.nanmax(ang['max_angle_deg']):.1f} deg; peak RSS {peak_gb():.1f} GB)"
+    )
     if device.type == "cuda":
         print(f"GPU peak memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GB")
 

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 
 def make_images(n: int, side: int, channels: int):
-    from lbr.datasets.builtin import synthetic
+    from lbr.data.builtin import synthetic
 
     return synthetic(n_train=n, n_test=10, height=side, width=side, channels=channels)["train"][0]
 
@@ -40,8 +40,8 @@ def run_one(method: str, data: str, device: str) -> dict:
     base = _peak_mb()
     t0 = time.perf_counter()
     if method == "lbr":
-        from lbr import spectrum
         from lbr.device import pick_device
+        from lbr.spectral import eigenbasis as spectrum
 
         out = spectrum.compute(x, pick_device(device))
         top = out["eigenvalues"][:3]
@@ -53,8 +53,15 @@ def run_one(method: str, data: str, device: str) -> dict:
         top = vals[::-1][:3]
     seconds = time.perf_counter() - t0
     peak = _peak_mb()
-    return {"method": method, "seconds": seconds, "peak_mb": peak, "delta_mb": peak - base,
-            "input_mb": x.nbytes / 2**20, "top3": [float(v) for v in top], "threads": torch.get_num_threads()}
+    return {
+        "method": method,
+        "seconds": seconds,
+        "peak_mb": peak,
+        "delta_mb": peak - base,
+        "input_mb": x.nbytes / 2**20,
+        "top3": [float(v) for v in top],
+        "threads": torch.get_num_threads(),
+    }
 
 
 def main() -> None:
@@ -84,10 +91,14 @@ def main() -> None:
     print(f"eigenbasis of N={a.n} images, D={d} (threads={res['lbr']['threads']})")
     for m in ("lbr", "numpy"):
         r = res[m]
-        print(f"  {m:6s}: {r['seconds']:7.1f} s   peak RSS {r['peak_mb']:7.0f} MB "
-              f"(+{r['delta_mb']:.0f} MB over the {r['input_mb']:.0f} MB uint8 input)")  # fmt: skip
-    print(f"  ratio numpy/lbr: time {res['numpy']['seconds'] / res['lbr']['seconds']:.2f}x, "
-          f"added memory {res['numpy']['delta_mb'] / max(res['lbr']['delta_mb'], 1):.1f}x")
+        print(
+            f"  {m:6s}: {r['seconds']:7.1f} s   peak RSS {r['peak_mb']:7.0f} MB "
+            f"(+{r['delta_mb']:.0f} MB over the {r['input_mb']:.0f} MB uint8 input)"
+        )
+    print(
+        f"  ratio numpy/lbr: time {res['numpy']['seconds'] / res['lbr']['seconds']:.2f}x, "
+        f"added memory {res['numpy']['delta_mb'] / max(res['lbr']['delta_mb'], 1):.1f}x"
+    )
     print(f"  top-3 eigenvalues agree: {res['lbr']['top3']} vs {res['numpy']['top3']}")
 
 

@@ -2,8 +2,8 @@
 
 Reference (authors' classification_pca.py): per-sample torchvision transforms RandomCrop(H, padding=H/8,
 reflect) + RandomHorizontalFlip on float tensors, through a DataLoader (shuffle, drop_last, workers, pinned
-memory), model on the device, AdamW + OneCycle, autocast. Project: `lbr.train.fit` with
-`lbr.classify.ClassificationTask` (data resident on the device, batched on-device crop/flip, channels_last,
+memory), model on the device, AdamW + OneCycle, autocast. Project: `lbr.training.loop.fit` with
+`lbr.training.classifier.ClassificationTask` (data resident on the device, batched on-device crop/flip, channels_last,
 bf16, fused AdamW, optional torch.compile). Both train ResNet9 on random CIFAR-shaped data; the first epoch
 of each is left out of the rate (worker start-up, cuDNN autotuning, compilation).
 
@@ -28,9 +28,9 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 from lbr import models  # noqa: E402
-from lbr.classify import ClassificationTask, crop_padding  # noqa: E402
 from lbr.device import pick_device  # noqa: E402
-from lbr.train import LoopConfig, configure_cuda, fit  # noqa: E402
+from lbr.training.classifier import ClassificationTask, crop_padding  # noqa: E402
+from lbr.training.loop import LoopConfig, configure_cuda, fit  # noqa: E402
 
 
 class PerSampleImages(torch.utils.data.Dataset):
@@ -51,16 +51,19 @@ def reference_loop(x: np.ndarray, y: np.ndarray, args, device: torch.device) -> 
     import torchvision.transforms as T
 
     h = x.shape[1]
-    transform = T.Compose(
-        [T.RandomCrop(h, padding=crop_padding(h), padding_mode="reflect"), T.RandomHorizontalFlip()]
-    )
+    transform = T.Compose([T.RandomCrop(h, padding=crop_padding(h), padding_mode="reflect"), T.RandomHorizontalFlip()])
     images = torch.from_numpy(x.astype(np.float32)).permute(0, 3, 1, 2).contiguous()
     data = PerSampleImages(images, torch.from_numpy(y), transform)
     cuda = device.type == "cuda"
     loader = torch.utils.data.DataLoader(
-        data, batch_size=args.batch_size, shuffle=True, drop_last=True, num_workers=args.workers,
-        pin_memory=cuda, persistent_workers=args.workers > 0,
-    )  # fmt: skip
+        data,
+        batch_size=args.batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=args.workers,
+        pin_memory=cuda,
+        persistent_workers=args.workers > 0,
+    )
     torch.manual_seed(0)
     model = models.build("resnet9", in_shape=tuple(images.shape[1:]), n_classes=args.classes, width=args.width)
     model = model.to(device)
@@ -89,13 +92,20 @@ def reference_loop(x: np.ndarray, y: np.ndarray, args, device: torch.device) -> 
 
 
 def project_loop(x: np.ndarray, y: np.ndarray, args, device: torch.device, compile_: bool) -> list[float]:
-    """Seconds per epoch of lbr.train.fit on a ClassificationTask (per-epoch times measured by fit)."""
+    """Seconds per epoch of lbr.training.loop.fit on a ClassificationTask (per-epoch times measured by fit)."""
     n_test = min(len(y), 1024)
-    task = ClassificationTask(x, y, x[:n_test], y[:n_test], args.classes, device, aug=True, loss="ce")
+    task = ClassificationTask(x, y, x[:n_test], y[:n_test], args.classes, device, aug=True, loss="ce", eval_batch=1024)
     torch.manual_seed(0)
     model = models.build("resnet9", in_shape=task.in_shape, n_classes=args.classes, width=args.width)
-    cfg = LoopConfig(epochs=args.epochs, batch_size=args.batch_size, eval_every=0, checkpoint_every=0, compile=compile_,
-                     compile_mode=args.compile_mode)  # fmt: skip
+    cfg = LoopConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=1e-3,
+        weight_decay=1e-3,
+        eval_every=0,
+        compile=compile_,
+        compile_mode=args.compile_mode,
+    )
     history = fit(model, task, cfg, device)
     return [row["seconds"] for row in history]
 
@@ -115,13 +125,25 @@ def main(argv=None) -> None:
     p.add_argument("--classes", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--width", type=float, default=1.0, help="ResNet9 width multiplier (1.0 = authors' widths)")
-    p.add_argument("--workers", type=int, default=max(0, min(15, (os.cpu_count() or 1) - 1)),
-                   help="DataLoader workers of the reference loop (default: CPUs - 1, at most 15)")  # fmt: skip
-    p.add_argument("--compile", choices=["auto", "on", "off", "both"], default="auto",
-                   help="torch.compile in the project loop (auto: on for CUDA); both = time eager and compiled")  # fmt: skip
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=max(0, min(15, (os.cpu_count() or 1) - 1)),
+        help="DataLoader workers of the reference loop (default: CPUs - 1, at most 15)",
+    )
+    p.add_argument(
+        "--compile",
+        choices=["auto", "on", "off", "both"],
+        default="auto",
+        help="torch.compile in the project loop (auto: on for CUDA); both = time eager and compiled",
+    )
     p.add_argument("--compile-mode", default="default", help="torch.compile mode, e.g. max-autotune-no-cudagraphs")
-    p.add_argument("--ref-amp", choices=["bf16", "fp16", "none"], default="bf16",
-                   help="autocast of the reference on GPU (fp16 = the authors' precision=16, with loss scaling)")  # fmt: skip
+    p.add_argument(
+        "--ref-amp",
+        choices=["bf16", "fp16", "none"],
+        default="bf16",
+        help="autocast of the reference on GPU (fp16 = the authors' precision=16, with loss scaling)",
+    )
     p.add_argument("--skip-reference", action="store_true")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = leave as is)")
     args = p.parse_args(argv)
@@ -139,22 +161,28 @@ def main(argv=None) -> None:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     probe = models.build("resnet9", in_shape=(3, args.size, args.size), n_classes=args.classes, width=args.width)
     params = sum(p.numel() for p in probe.parameters())
-    print(f"device: {name}; torch {torch.__version__}; ResNet9 width {args.width} ({params / 1e6:.2f}M parameters); "
-          f"{args.epochs} epochs x {images} images of {args.size}x{args.size}x3, batch {args.batch_size}")  # fmt: skip
+    print(
+        f"device: {name}; torch {torch.__version__}; ResNet9 width {args.width} ({params / 1e6:.2f}M parameters); "
+        f"{args.epochs} epochs x {images} images of {args.size}x{args.size}x3, batch {args.batch_size}"
+    )
     modes = {"auto": [device.type == "cuda"], "on": [True], "off": [False], "both": [False, True]}[args.compile]
     results = {}
     if not args.skip_reference:
         t = reference_loop(x.astype(np.float32), y, args, device)
         results["reference"] = rate(t, images)
-        print(f"reference (DataLoader, {args.workers} workers, per-sample transforms): "
-              f"{results['reference']:,.0f} images/s; epochs {', '.join(f'{s:.2f}' for s in t)} s")  # fmt: skip
+        print(
+            f"reference (DataLoader, {args.workers} workers, per-sample transforms): "
+            f"{results['reference']:,.0f} images/s; epochs {', '.join(f'{s:.2f}' for s in t)} s"
+        )
     for c in modes:
         t = project_loop(x, y, args, device, c)
         key = "project" + (" + compile" if c else "")
         results[key] = rate(t, images)
         warm = t[0] - (sum(t[1:]) / len(t[1:]) if len(t) > 1 else 0.0)
-        print(f"{key} (resident data, on-device crop/flip): {results[key]:,.0f} images/s; "
-              f"epochs {', '.join(f'{s:.2f}' for s in t)} s; first-epoch overhead {warm:.1f} s")  # fmt: skip
+        print(
+            f"{key} (resident data, on-device crop/flip): {results[key]:,.0f} images/s; "
+            f"epochs {', '.join(f'{s:.2f}' for s in t)} s; first-epoch overhead {warm:.1f} s"
+        )
     if "reference" in results:
         for key, value in results.items():
             if key != "reference":

@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from lbr import augment_resized as aug
 from lbr.models import GuidedAutoencoder
+from lbr.training import resized_views as aug
 
 IMAGENETTE_TRAIN, IMAGENETTE_VALID = 9469, 3925
 H100_RESNET9_IMG_S, RESNET9_GFLOP = 45_400, 3.18  # DESIGN.md anchor (bf16, channels_last, data on GPU)
@@ -44,9 +44,18 @@ def resnet9(n_classes: int = 10) -> nn.Module:
             return x + self.f(x)
 
     return nn.Sequential(
-        block(3, 64), block(64, 128, True), Res(128), block(128, 256, True), block(256, 512, True), Res(512),
-        block(512, 1028, True), Res(1028), nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(1028, n_classes),
-    )  # fmt: skip
+        block(3, 64),
+        block(64, 128, True),
+        Res(128),
+        block(128, 256, True),
+        block(256, 512, True),
+        Res(512),
+        block(512, 1028, True),
+        Res(1028),
+        nn.AdaptiveMaxPool2d(1),
+        nn.Flatten(),
+        nn.Linear(1028, n_classes),
+    )
 
 
 def ae_step(model, opt, x_u8, y, gen):
@@ -78,7 +87,9 @@ def seconds_per_image(step, model, batch, steps, inputs):
 def gflop_per_image(model, x, y) -> float:
     with FlopCounterMode(display=False) as counter:
         out = model(x)
-        loss = out[0].float().mean() + out[2].float().sum() + out[3].float().sum() if isinstance(out, tuple) else out.sum()
+        loss = (
+            out[0].float().mean() + out[2].float().sum() + out[3].float().sum() if isinstance(out, tuple) else out.sum()
+        )
         loss.backward()
     return counter.get_total_flops() / len(x) / 1e9
 
@@ -100,16 +111,20 @@ def main() -> None:
     r9 = resnet9()
     r9_s = seconds_per_image(r9_step, r9, args.batch, args.steps, (torch.rand(args.batch, 3, 32, 32), y))
     r9_gflop = gflop_per_image(resnet9(), torch.rand(2, 3, 32, 32), y[:2])
-    ae_gflop = {L: gflop_per_image(GuidedAutoencoder(L, 10, 224, guidance=0.01), torch.rand(2, 3, 224, 224), y[:2])
-                for L in LATENTS}  # fmt: skip
+    ae_gflop = {
+        L: gflop_per_image(GuidedAutoencoder(L, 10, 224, guidance=0.01), torch.rand(2, 3, 224, 224), y[:2])
+        for L in LATENTS
+    }
 
     steps = IMAGENETTE_TRAIN // 128
     images = steps * 128 + IMAGENETTE_VALID / 3 / 5  # + validation every 5 epochs (forward only ~ 1/3)
     print(f"machine: {torch.get_num_threads()} CPU threads, torch {torch.__version__}")
     print(f"ResNet34-AE L=512 224px: {ae_s:.3f} s/image on CPU (batch {args.batch}, {args.steps} timed steps)")
     print(f"ResNet9 anchor 32px:     {r9_s * 1e3:.2f} ms/image on CPU; time ratio AE/ResNet9 = {ae_s / r9_s:.1f}")
-    print(f"FLOPs (fwd+bwd): ResNet9 {r9_gflop:.2f} GFLOP/image (DESIGN.md: {RESNET9_GFLOP}); "
-          f"AE L=512 {ae_gflop[512]:.1f} GFLOP/image; FLOP ratio = {ae_gflop[512] / r9_gflop:.1f}")  # fmt: skip
+    print(
+        f"FLOPs (fwd+bwd): ResNet9 {r9_gflop:.2f} GFLOP/image (DESIGN.md: {RESNET9_GFLOP}); "
+        f"AE L=512 {ae_gflop[512]:.1f} GFLOP/image; FLOP ratio = {ae_gflop[512] / r9_gflop:.1f}"
+    )
     print(f"CPU epoch (Imagenette, {steps} steps of 128 + validation/5): {ae_s * images / 3600:.2f} h extrapolated")
     total = 0.0
     for L, gf in ae_gflop.items():
@@ -119,8 +134,10 @@ def main() -> None:
         print(f"  L={L:5d}: {gf:.1f} GFLOP/image -> H100 estimate {epoch_s:.1f} s/epoch at anchor efficiency")
     via_cpu = ae_s / r9_s / H100_RESNET9_IMG_S * images
     print(f"H100 estimate L=512 via the CPU time ratio instead: {via_cpu:.1f} s/epoch")
-    print(f"grid (8 latents x 2 weights x {args.epochs} epochs): ~{total:.0f} H100-hours at the anchor's FLOP "
-          f"efficiency (estimate; slower if the AE's 112x112 layers run below it)")  # fmt: skip
+    print(
+        f"grid (8 latents x 2 weights x {args.epochs} epochs): ~{total:.0f} H100-hours at the anchor's FLOP "
+        f"efficiency (estimate; slower if the AE's 112x112 layers run below it)"
+    )
 
 
 if __name__ == "__main__":

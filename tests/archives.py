@@ -51,7 +51,10 @@ def write_cifar10_tarball(path: Path, per_batch: int = 10, n_test: int = 10, see
             labels = list(rng.integers(0, 10, n))
             batches[name] = (data, labels)
             _add_bytes(tf, f"cifar-10-batches-py/{name}", pickle.dumps({b"data": data, b"labels": labels}))
-        names = [n.encode() for n in ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]]
+        names = [
+            n.encode()
+            for n in ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+        ]
         _add_bytes(tf, "cifar-10-batches-py/batches.meta", pickle.dumps({b"label_names": names}))
     return batches
 
@@ -60,9 +63,14 @@ def write_cifar100_tarball(path: Path, n_train: int = 30, n_test: int = 10, seed
     rng = np.random.default_rng(seed)
     with tarfile.open(path, "w:gz") as tf:
         for name, n in (("train", n_train), ("test", n_test)):
-            d = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"fine_labels": list(rng.integers(0, 100, n))}
+            d = {
+                b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                b"fine_labels": list(rng.integers(0, 100, n)),
+            }
             _add_bytes(tf, f"cifar-100-python/{name}", pickle.dumps(d))
-        _add_bytes(tf, "cifar-100-python/meta", pickle.dumps({b"fine_label_names": [f"c{i}".encode() for i in range(100)]}))
+        _add_bytes(
+            tf, "cifar-100-python/meta", pickle.dumps({b"fine_label_names": [f"c{i}".encode() for i in range(100)]})
+        )
 
 
 def _jpeg(rng: np.random.Generator, h: int, w: int, mode: str = "RGB") -> bytes:
@@ -72,13 +80,17 @@ def _jpeg(rng: np.random.Generator, h: int, w: int, mode: str = "RGB") -> bytes:
     return buf.getvalue()
 
 
-def write_tinyimagenet_zip(path: Path, wnids=("n01443537", "n01629819", "n01641577"), per_class: int = 3, seed: int = 0) -> None:
+def write_tinyimagenet_zip(
+    path: Path, wnids=("n01443537", "n01629819", "n01641577"), per_class: int = 3, seed: int = 0
+) -> None:
     """tiny-imagenet-200.zip layout: wnids.txt, words.txt, train/<wnid>/images, val/images + annotations."""
     rng = np.random.default_rng(seed)
     with zipfile.ZipFile(path, "w") as zf:
         root = "tiny-imagenet-200"
         zf.writestr(f"{root}/wnids.txt", "\n".join(wnids) + "\n")
-        zf.writestr(f"{root}/words.txt", "".join(f"{w}\tname{i}, alias\n" for i, w in enumerate(wnids)) + "n99\tunused\n")
+        zf.writestr(
+            f"{root}/words.txt", "".join(f"{w}\tname{i}, alias\n" for i, w in enumerate(wnids)) + "n99\tunused\n"
+        )
         ann = []
         for i, w in enumerate(wnids):
             zf.writestr(f"{root}/train/{w}/{w}_boxes.txt", "")
@@ -92,7 +104,7 @@ def write_tinyimagenet_zip(path: Path, wnids=("n01443537", "n01629819", "n016415
 
 
 def write_imagenette_tgz(path: Path, stem: str = "imagenette2-320", per_class: int = 2, seed: int = 0) -> None:
-    from lbr.datasets.registry import IMAGENETTE_CLASSES
+    from lbr.data.registry import IMAGENETTE_CLASSES
 
     rng = np.random.default_rng(seed)
     with tarfile.open(path, "w:gz") as tf:
@@ -107,10 +119,13 @@ def write_svhn_mat(folder: Path, n: int = 12, seed: int = 0) -> None:
 
     rng = np.random.default_rng(seed)
     for split in ("train", "test"):
-        savemat(folder / f"{split}_32x32.mat", {
-            "X": rng.integers(0, 256, (32, 32, 3, n), dtype=np.uint8),
-            "y": (np.arange(n) % 10 + 1).reshape(-1, 1).astype(np.uint8),
-        })  # fmt: skip
+        savemat(
+            folder / f"{split}_32x32.mat",
+            {
+                "X": rng.integers(0, 256, (32, 32, 3, n), dtype=np.uint8),
+                "y": (np.arange(n) % 10 + 1).reshape(-1, 1).astype(np.uint8),
+            },
+        )
 
 
 def write_ahcd_zip(path: Path, n_train: int = 28, n_test: int = 28, seed: int = 0) -> np.ndarray:

@@ -13,6 +13,14 @@ sys.path.insert(0, str(ROOT / "workflow"))
 torch.set_num_threads(1)
 
 
+def job_settings(kind, wildcards=None, **section):
+    """Settings of one job as the workflow builds them: config.yaml with the schema's defaults, then `section`
+    over the kind's config section (e.g. job_settings(ClassifierSettings, {...}, epochs=3, device="cpu"))."""
+    from lbr.config import load
+
+    return kind.from_config(load(overrides={kind.SECTION: section}, checked=False), wildcards)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
@@ -56,36 +64,9 @@ def http_server(tmp_path):
         server.server_close()
 
 
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "workflow", "profiles", "envs")
-
-
 @pytest.fixture()
 def workflow_dir(tmp_path):
     """A throw-away copy of the workflow (no results), where Snakemake runs as a user would."""
-    import shutil
+    from repo_copy import copy_workflow
 
-    dest = tmp_path / "wf"
-    dest.mkdir()
-    for name in WORKFLOW_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, dest / name)
-    return dest
-
-
-def run_snakemake(cwd, *args, timeout=900):
-    """Run the Snakemake CLI of this interpreter in `cwd`; return the CompletedProcess."""
-    import os
-    import subprocess
-
-    env = dict(os.environ, PYTHONPATH=str(Path(cwd) / "workflow"), PYTHONWARNINGS="ignore")
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return copy_workflow(tmp_path / "wf")

@@ -29,8 +29,13 @@ def snakemake(repo: Path, *args: str, timeout: float = 600) -> subprocess.Comple
     """`python -m snakemake ARGS` in `repo` with its own lbr on the path; output in .stdout (+stderr)."""
     env = {**os.environ, "PYTHONPATH": str(repo / "workflow")}
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", *args], cwd=repo, env=env, text=True, timeout=timeout,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=repo,
+        env=env,
+        text=True,
+        timeout=timeout,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
 
 

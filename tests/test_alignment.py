@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from lbr import alignment as al
 from lbr.errors import LbrError
+from lbr.theory import alignment as al
+
 from theory_data import explained, images, preprocessed
 
 

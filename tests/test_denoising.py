@@ -7,9 +7,10 @@ import pytest
 import scipy.linalg as sl
 import torch
 
-from lbr import alignment as al
-from lbr import denoising as dn
 from lbr.errors import LbrError
+from lbr.theory import alignment as al
+from lbr.theory import denoising as dn
+
 from theory_data import explained, images, preprocessed
 
 
@@ -63,7 +64,9 @@ def test_corrupt_masks_whole_patches_and_matches_the_moment():
     assert abs(float((gauss - rows).std()) - 2.0) < 0.02
 
 
-@pytest.mark.parametrize("spec", [dn.NoiseSpec("mask", 0.5, 2), dn.NoiseSpec("mask", 0.9, 1), dn.NoiseSpec("gaussian", sigma=1.5)])
+@pytest.mark.parametrize(
+    "spec", [dn.NoiseSpec("mask", 0.5, 2), dn.NoiseSpec("mask", 0.9, 1), dn.NoiseSpec("gaussian", sigma=1.5)]
+)
 def test_noise_sweep_equals_per_k_least_squares(spec):
     x, y = images()
     m = al.compute_moments(x, y, 3)

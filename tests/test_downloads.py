@@ -8,15 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lbr.data import dataset_spec, prepare, resolve_dataset
+from lbr.data.download import md5sum
+from lbr.errors import LbrError
+
 from archives import (
     idx_bytes,
     write_cifar10_tarball,
     write_mnist_gz,
     write_tinyimagenet_zip,
 )
-from lbr.datasets import dataset_spec, prepare, resolve_dataset
-from lbr.datasets.download import md5sum
-from lbr.errors import LbrError
 
 
 def _sources(base: str, www: Path, names: list[str]) -> dict:
@@ -107,7 +108,7 @@ def test_truncated_idx_file_is_reported(tmp_path):
     good = idx_bytes(arr)
     path = tmp_path / "train-images-idx3-ubyte.gz"
     path.write_bytes(gzip.compress(good[:-100]))
-    from lbr.datasets.readers import read_idx
+    from lbr.data.readers import read_idx
 
     with pytest.raises(LbrError, match="truncated"):
         read_idx(path)

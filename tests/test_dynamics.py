@@ -4,9 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from lbr import dynamics as dyn
-from lbr.dynamics_run import DynamicsSettings, load, run
 from lbr.models import build_autoencoder
+from lbr.settings import DynamicsSettings
+from lbr.spectral import direction_energy as dyn
+from lbr.tables import dynamics as band_stats
+from lbr.tables.dynamics import load_energies as load
+from lbr.training.dynamics import run
+
+from conftest import job_settings
 
 
 def _known_spectrum(d=16, n=4096, top=1.0, bottom=1e-2, seed=0):
@@ -46,14 +51,16 @@ def test_linear_autoencoder_learns_top_directions_first():
         loss.backward()
         opt.step()
     energy, error = np.stack(energies), np.stack(errors)
-    per_direction = dyn.capture_epochs(1 - error / lam, steps, 0.9)
+    per_direction = band_stats.capture_epochs(1 - error / lam, steps, 0.9)
     assert not np.isnan(per_direction).any()
     assert np.all(np.diff(per_direction) >= 0), per_direction
     slope = np.polyfit(np.log(lam), np.log(per_direction), 1)[0]
     assert -1.25 < slope < -0.75, slope
     np.testing.assert_allclose(energy[-1], lam, rtol=0.02)
-    edges = dyn.band_edges(d, 4)
-    bands = dyn.capture_epochs(dyn.band_statistics(vals.numpy(), energy, error, edges)["captured"], steps, 0.9)
+    edges = band_stats.band_edges(d, 4)
+    bands = band_stats.capture_epochs(
+        band_stats.band_statistics(vals.numpy(), energy, error, edges)["captured"], steps, 0.9
+    )
     assert np.all(np.diff(bands) > 0), bands
 
 
@@ -83,9 +90,9 @@ def test_band_statistics_against_loops():
     rng = np.random.default_rng(1)
     lam = np.sort(rng.uniform(0.1, 5, 40))[::-1]
     energy, error = rng.uniform(0, 1, (3, 40)), rng.uniform(0, 1, (3, 40))
-    edges = dyn.band_edges(40, 5)
+    edges = band_stats.band_edges(40, 5)
     assert edges[0] == 0 and edges[-1] == 40 and np.all(np.diff(edges) > 0) and len(edges) <= 6
-    st = dyn.band_statistics(lam, energy, error, edges)
+    st = band_stats.band_statistics(lam, energy, error, edges)
     for b, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
         for e in range(3):
             assert st["captured"][e, b] == pytest.approx(1 - sum(error[e, lo:hi]) / sum(lam[lo:hi]))
@@ -95,7 +102,7 @@ def test_band_statistics_against_loops():
 
 def test_capture_epochs_first_crossing_and_never():
     captured = np.array([[0.95, 0.1, 0.0], [0.5, 0.92, 0.0], [0.99, 0.95, 0.3]])
-    out = dyn.capture_epochs(captured, np.array([-1, 0, 1]), 0.9)
+    out = band_stats.capture_epochs(captured, np.array([-1, 0, 1]), 0.9)
     assert out[0] == -1 and out[1] == 0 and np.isnan(out[2])
 
 
@@ -105,7 +112,15 @@ def _tiny_images(n, seed):
 
 def test_run_resumes_after_preemption_to_identical_results(tmp_path):
     x_train, x_test = _tiny_images(96, 0), _tiny_images(20, 1)
-    s = DynamicsSettings(arch="mlpae", depth=3, latent=8, epochs=4, batch_size=16, measure_batch=40)
+    s = job_settings(
+        DynamicsSettings,
+        {"arch": "mlpae", "depth": "3"},
+        latent=8,
+        epochs=4,
+        batch_size=16,
+        measure_batch=40,
+        device="cpu",
+    )
     cpu = torch.device("cpu")
     full = run(x_train, x_test, s, cpu, tmp_path / "a/energies.npz", tmp_path / "a/history.csv")
     part = tmp_path / "b"

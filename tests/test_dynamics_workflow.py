@@ -44,7 +44,7 @@ def test_paper_plan_has_one_gpu_job_per_panel(repo_root, tmp_path):
     r = _snakemake(tmp_path, "figures/fig3.pdf", "-n")
     assert r.returncode == 0, r.stderr + r.stdout
     counts = _job_counts(r.stdout)
-    assert counts["dynamics"] == 4 and counts["fig3_tables"] == 1 and counts["fig3"] == 1
+    assert counts["train_dynamics"] == 4 and counts["fig3_tables"] == 1 and counts["fig3"] == 1
     for run in ("dcae-depth3", "dcae-depth5", "mlpae-depth3", "mlpae-depth5"):
         assert f"results/dynamics/cifar10/{run}/energies.npz" in r.stdout
     r = _snakemake(tmp_path, "all", "-n")
@@ -83,14 +83,36 @@ def test_fig3_and_fig1_end_to_end_on_builtin_data(repo_root, tmp_path):
     tables = tmp_path / "results/tables"
     tables.mkdir(parents=True)
     fig4 = [
-        {"dataset": "synthetic", "arch": "resnet9", "side": side, "share": s, "spec": str(s), "variance_kept": s, "dims": 10,
-         "aug": True, "loss": "mse", "seed": 0, "epochs": 2, "test_acc": acc}
+        {
+            "dataset": "synthetic",
+            "arch": "resnet9",
+            "side": side,
+            "share": s,
+            "level": str(s),
+            "variance_kept": s,
+            "dims": 10,
+            "aug": True,
+            "loss": "mse",
+            "seed": 0,
+            "epochs": 2,
+            "test_acc": acc,
+        }
         for side, accs in (("top", (0.2, 0.3, 0.5)), ("bottom", (0.6, 0.5, 0.4)))
         for s, acc in zip((0.25, 0.5, 0.75), accs)
-    ]  # fmt: skip
+    ]
     pd.DataFrame(fig4).to_csv(tables / "fig4.csv", index=False)
-    r = _snakemake(tmp_path, "figures/fig3.pdf", "figures/fig1.pdf", "-c", "2", "--set-threads", "dynamics=1",
-                   "--configfile", "config.yaml", "test.yaml")  # fmt: skip
+    r = _snakemake(
+        tmp_path,
+        "figures/fig3.pdf",
+        "figures/fig1.pdf",
+        "-c",
+        "2",
+        "--set-threads",
+        "train_dynamics=1",
+        "--configfile",
+        "config.yaml",
+        "test.yaml",
+    )
     assert r.returncode == 0, r.stderr[-3000:]
 
     directions = pd.read_csv(tables / "fig3.csv")

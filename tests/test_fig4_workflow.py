@@ -12,7 +12,9 @@ import sys
 import pandas as pd
 import pytest
 
-from lbr.classify import ClassifierSettings, train_classifier
+from lbr.config import load
+from lbr.settings import ClassifierSettings
+from lbr.training.classifier import train_classifier
 
 pytestmark = pytest.mark.workflow
 
@@ -41,8 +43,22 @@ RUN = "results/train/synthetic/mlp/bottom-g4/aug0/seed0"
 
 
 def _snakemake(root, *args, env=None, check=True):
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(root / "Snakefile"), "--directory", str(root),
-           "--configfile", str(root / "tiny.yaml"), "-c", "2", "--scheduler", "greedy", *args]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(root / "Snakefile"),
+        "--directory",
+        str(root),
+        "--configfile",
+        str(root / "tiny.yaml"),
+        "-c",
+        "2",
+        "--scheduler",
+        "greedy",
+        *args,
+    ]
     r = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
     if check:
         assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
@@ -62,12 +78,15 @@ def workdir(tmp_path, repo_root):
 def test_paper_grid_plans_every_run(repo_root):
     r = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "figures/fig4.pdf", "--quiet", "rules"],
-        cwd=repo_root, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", r.stdout + r.stderr, re.M))
     # 6 datasets x 2 archs x 2 sides x 9 grid points x 2 aug x 1 seed
-    assert int(counts["train"]) == 432 and int(counts["filter"]) == 108 and counts["fig4_table"] == "1"
+    assert int(counts["train_classifier"]) == 432 and int(counts["filter"]) == 108 and counts["fig4_table"] == "1"
 
 
 @pytest.mark.slow
@@ -85,7 +104,19 @@ def test_tiny_grid_with_a_preempted_run(workdir):
     assert (workdir / "figures/fig4.pdf").stat().st_size > 0 and (workdir / "figures/fig4.png").exists()
 
     table = pd.read_csv(workdir / "results/tables/fig4.csv")
-    required = ["dataset", "arch", "side", "share", "variance_kept", "dims", "aug", "loss", "seed", "epochs", "test_acc"]
+    required = [
+        "dataset",
+        "arch",
+        "side",
+        "share",
+        "variance_kept",
+        "dims",
+        "aug",
+        "loss",
+        "seed",
+        "epochs",
+        "test_acc",
+    ]
     assert list(table.columns[: len(required)]) == required
     assert sorted(table["side"]) == ["bottom", "top"] and set(table["epochs"]) == {3}
     top, bottom = (table[table["side"] == s].iloc[0] for s in ("top", "bottom"))
@@ -93,14 +124,19 @@ def test_tiny_grid_with_a_preempted_run(workdir):
     assert bottom["test_acc"] > top["test_acc"]  # the synthetic data keep the class in low-variance directions
 
     # the same job uninterrupted, outside Snakemake, on the same inputs
-    settings = ClassifierSettings(
-        arch="mlp", aug=False, seed=0, epochs=3, batch_size=50, lr=0.003, weight_decay=0.001, pct_start=0.3,
-        loss="ce", width=1.0, compile=False, compile_mode="default", device="cpu", eval_every=1, checkpoint_every=1,
-    )  # fmt: skip
+    config = load(workdir / "tiny.yaml", base=workdir / "config.yaml")
+    wildcards = {"dataset": "synthetic", "arch": "mlp", "aug": "0", "seed": "0"}
+    settings = ClassifierSettings.from_config(config, wildcards)
     f = workdir / "results/filtered/synthetic/bottom-g4"
     d = workdir / "results/data/synthetic"
-    paths = {"train": f / "train.npy", "test": f / "test.npy", "train_info": f / "train.json",
-             "test_info": f / "test.json", "train_labels": d / "train.npz", "test_labels": d / "test.npz"}  # fmt: skip
+    paths = {
+        "train": f / "train.npy",
+        "test": f / "test.npy",
+        "train_info": f / "train.json",
+        "test_info": f / "test.json",
+        "train_labels": d / "train.npz",
+        "test_labels": d / "test.npz",
+    }
     direct = train_classifier(paths, settings, workdir / "direct/metrics.json", workdir / "direct/history.csv")
     resumed = json.loads((workdir / RUN / "metrics.json").read_text())
     for key in ("test_acc", "test_acc_macro", "test_loss", "train_loss"):

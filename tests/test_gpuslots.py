@@ -204,9 +204,25 @@ def test_snakemake_gpu_jobs_never_share_a_gpu(tmp_path):
     overlap in time hold different GPUs, and the first two are made to overlap (barrier)."""
     env = job_env(tmp_path / "slots", gpus=2)
     cmd = [
-        sys.executable, "-m", "snakemake", "--profile", str(ROOT / "profiles/local"), "--workflow-profile", "none",
-        "--snakefile", str(ROOT / "tests/gpu_workflow/Snakefile"), "--directory", str(tmp_path / "wf"),
-        "--cores", "4", "--resources", "gpu=2", "--config", "n_jobs=4", "hold_seconds=1", "barrier=2",
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--profile",
+        str(ROOT / "profiles/local"),
+        "--workflow-profile",
+        "none",
+        "--snakefile",
+        str(ROOT / "tests/gpu_workflow/Snakefile"),
+        "--directory",
+        str(tmp_path / "wf"),
+        "--cores",
+        "4",
+        "--resources",
+        "gpu=2",
+        "--config",
+        "n_jobs=4",
+        "hold_seconds=1",
+        "barrier=2",
     ]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -214,7 +230,9 @@ def test_snakemake_gpu_jobs_never_share_a_gpu(tmp_path):
     assert len(records) == 4
     assert {r["cuda_visible_devices"] for r in records} <= {"0", "1"}
     overlapping = [
-        (a, b) for i, a in enumerate(records) for b in records[i + 1:]
+        (a, b)
+        for i, a in enumerate(records)
+        for b in records[i + 1 :]
         if a["start"] < b["end"] and b["start"] < a["end"]
     ]
     assert overlapping, "no two jobs ran at the same time; the test proves nothing"

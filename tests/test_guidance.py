@@ -1,6 +1,7 @@
 """Guidance runs: resume after a kill, outputs, tables, accuracy metrics, config checks."""
 
 import copy
+import dataclasses
 import json
 import os
 import signal
@@ -15,17 +16,31 @@ import yaml
 from sklearn.metrics import balanced_accuracy_score
 
 from lbr import config as lbr_config
-from lbr.datasets import builtin, dataset_spec, save_split
+from lbr.data import builtin, dataset_spec, resized_options, save_split
 from lbr.errors import LbrError
-from lbr.guidance import accuracies, final_rows, read_history, resized_options, run_experiment, table_rows
+from lbr.settings import GuidanceSettings
+from lbr.tables.guidance import final_rows, table_rows
+from lbr.training import guidance
+from lbr.training.guidance import accuracies
+from lbr.training.history import read_history
 
-SETTINGS = dict(
-    latent=8, guidance=0.01, seed=0, image_size=32, width=4, encoder_blocks=[1, 1, 1, 1],
-    decoder_blocks=[1, 1, 1, 1], epochs=6, batch_size=16, lr=2e-3, weight_decay=0.0, optimizer="adam",
-    pct_start=0.3, checkpoint_every=1, eval_every=2, compile=False, scale=[0.5, 1.0],
-    ratio=[0.75, 1.3333333333333333], flip=0.5, grayscale=0.2, val_crop=0.875, eval_batch_size=64,
-    n_reconstructions=4, device="cpu",
-)  # fmt: skip
+from conftest import job_settings
+
+# the paper's settings (schema defaults) scaled down to seconds on a CPU, as a dict of every field
+SETTINGS = dataclasses.asdict(
+    job_settings(
+        GuidanceSettings,
+        {"latent": "8", "guidance": "0.01", "seed": "0"},
+        **{"image_size": 32, "width": 4, "encoder_blocks": [1, 1, 1, 1], "decoder_blocks": [1, 1, 1, 1]},
+        **{"epochs": 6, "batch_size": 16, "lr": 2e-3, "checkpoint_every": 1, "eval_every": 2},
+        **{"eval_batch_size": 64, "n_reconstructions": 4, "device": "cpu"},
+    )
+)
+
+
+def run_experiment(train, test, outputs, settings: dict, checkpoint, **kwargs):
+    """The job with its settings given as a dict of every GuidanceSettings field."""
+    return guidance.run_experiment(train, test, outputs, GuidanceSettings(**settings), checkpoint, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +53,10 @@ def splits(tmp_path_factory):
 
 
 def _outputs(folder):
-    return {k: folder / name for k, name in (("history", "history.csv"), ("metrics", "metrics.json"), ("recon", "recon.npz"))}
+    return {
+        k: folder / name
+        for k, name in (("history", "history.csv"), ("metrics", "metrics.json"), ("recon", "recon.npz"))
+    }
 
 
 def _strip(metrics):
@@ -53,17 +71,21 @@ RUNNER = """
 import sys, json, torch
 torch.set_num_threads(1)
 sys.path.insert(0, {workflow!r})
-from lbr.guidance import run_experiment
-run_experiment({train!r}, {test!r}, {outputs!r}, json.loads({settings!r}), {ckpt!r})
+from lbr.settings import GuidanceSettings
+from lbr.training.guidance import run_experiment
+run_experiment({train!r}, {test!r}, {outputs!r}, GuidanceSettings(**json.loads({settings!r})), {ckpt!r})
 """
 
 
 def _spawn(repo_root, splits, folder, settings):
     code = RUNNER.format(
-        workflow=str(repo_root / "workflow"), train=str(splits[0]), test=str(splits[1]),
-        outputs={k: str(v) for k, v in _outputs(folder).items()}, settings=json.dumps(settings),
+        workflow=str(repo_root / "workflow"),
+        train=str(splits[0]),
+        test=str(splits[1]),
+        outputs={k: str(v) for k, v in _outputs(folder).items()},
+        settings=json.dumps(settings),
         ckpt=str(folder / "checkpoint.pt"),
-    )  # fmt: skip
+    )
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
@@ -105,12 +127,31 @@ def test_simulated_preemption_leaves_only_the_checkpoint(splits, tmp_path):
 
 def test_table_rows_and_final_points():
     history = [
-        {"epoch": 1.0, "train_recon": 0.5, "train_acc_linear": 0.1, "train_acc_mlp": 0.2, "train_ce_linear": 2.0,
-         "train_ce_mlp": 2.1, "valid_recon": np.nan},
-        {"epoch": 2.0, "train_recon": 0.4, "train_acc_linear": 0.3, "train_acc_mlp": 0.4, "train_ce_linear": 1.5,
-         "train_ce_mlp": 1.4, "valid_recon": 0.45, "valid_acc_linear": 0.5, "valid_acc_mlp": 0.6,
-         "valid_acc_linear_macro": 0.49, "valid_acc_mlp_macro": 0.59, "valid_ce_linear": 1.2, "valid_ce_mlp": 1.1},
-    ]  # fmt: skip
+        {
+            "epoch": 1.0,
+            "train_recon": 0.5,
+            "train_acc_linear": 0.1,
+            "train_acc_mlp": 0.2,
+            "train_ce_linear": 2.0,
+            "train_ce_mlp": 2.1,
+            "valid_recon": np.nan,
+        },
+        {
+            "epoch": 2.0,
+            "train_recon": 0.4,
+            "train_acc_linear": 0.3,
+            "train_acc_mlp": 0.4,
+            "train_ce_linear": 1.5,
+            "train_ce_mlp": 1.4,
+            "valid_recon": 0.45,
+            "valid_acc_linear": 0.5,
+            "valid_acc_mlp": 0.6,
+            "valid_acc_linear_macro": 0.49,
+            "valid_acc_mlp_macro": 0.59,
+            "valid_ce_linear": 1.2,
+            "valid_ce_mlp": 1.1,
+        },
+    ]
     rows = table_rows(history, "d", 64, 0.01, 0)
     assert [(r["epoch"], r["split"]) for r in rows] == [(1, "train"), (2, "train"), (2, "valid")]
     assert rows[2]["recon_loss"] == 0.45 and rows[2]["acc_linear"] == 0.5 and rows[2]["acc_mlp"] == 0.6
@@ -130,7 +171,11 @@ def test_accuracies_against_sklearn():
 
 
 def test_resized_options_by_dataset():
-    assert resized_options(dataset_spec("imagenette"), {"variant": "320px"}, 256) == {"variant": "320px", "size": 256, "resize": 256}
+    assert resized_options(dataset_spec("imagenette"), {"variant": "320px"}, 256) == {
+        "variant": "320px",
+        "size": 256,
+        "resize": 256,
+    }
     assert resized_options(dataset_spec("synthetic"), {"n_train": 10}, 32) == {"n_train": 10, "height": 32, "width": 32}
     with pytest.raises(LbrError, match="source_size"):
         resized_options(dataset_spec("cifar10"), {}, 64)

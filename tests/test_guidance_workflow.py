@@ -13,13 +13,24 @@ TINY = {
     "figures": ["fig5", "fig6"],
     "datasets": {"synthetic": {"n_train": 48, "n_test": 24, "height": 16, "width": 16}},
     "guidance": {
-        "dataset": "synthetic", "source_size": 32, "source_options": {"n_train": 64}, "image_size": 32,
-        "latents": [8], "weights": [0.0, 0.01], "width": 4, "encoder_blocks": [1, 1, 1, 1],
-        "decoder_blocks": [1, 1, 1, 1], "epochs": 2, "batch_size": 16, "eval_every": 1, "checkpoint_every": 1,
-        "n_reconstructions": 4, "device": "cpu",
+        "dataset": "synthetic",
+        "source_size": 32,
+        "source_options": {"n_train": 64},
+        "image_size": 32,
+        "latents": [8],
+        "weights": [0.0, 0.01],
+        "width": 4,
+        "encoder_blocks": [1, 1, 1, 1],
+        "decoder_blocks": [1, 1, 1, 1],
+        "epochs": 2,
+        "batch_size": 16,
+        "eval_every": 1,
+        "checkpoint_every": 1,
+        "n_reconstructions": 4,
+        "device": "cpu",
     },
     "fig5": {"image_latent": 8, "n_images": 4},
-}  # fmt: skip
+}
 
 
 def _workdir(repo_root, tmp_path):
@@ -33,9 +44,13 @@ def _workdir(repo_root, tmp_path):
 def _snakemake(workdir, *args, timeout=600):
     env = dict(os.environ, PYTHONPATH=str(workdir / "workflow"), OMP_NUM_THREADS="1")
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=workdir, env=env,
-        capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.mark.workflow
@@ -44,7 +59,7 @@ def test_paper_grid_plans_one_gpu_job_per_latent_and_weight(repo_root, tmp_path)
     r = _snakemake(work, "figures/fig5.pdf", "figures/fig6.pdf", "-n", "--quiet", "rules")
     assert r.returncode == 0, r.stderr
     counts = dict(line.split()[:2] for line in r.stdout.splitlines() if len(line.split()) == 2)
-    assert counts.get("guidance_train") == "16" and counts.get("guidance_data") == "1"
+    assert counts.get("train_guidance") == "16" and counts.get("prepare_resized") == "1"
 
 
 @pytest.mark.workflow
@@ -52,7 +67,9 @@ def test_paper_grid_plans_one_gpu_job_per_latent_and_weight(repo_root, tmp_path)
 def test_tiny_grid_end_to_end(repo_root, tmp_path):
     work = _workdir(repo_root, tmp_path)
     (work / "tiny.yaml").write_text(yaml.safe_dump(TINY))
-    r = _snakemake(work, "figures/fig5.pdf", "figures/fig6.pdf", "--set-threads", "guidance_train=1", "--configfile", "tiny.yaml")
+    r = _snakemake(
+        work, "figures/fig5.pdf", "figures/fig6.pdf", "--set-threads", "train_guidance=1", "--configfile", "tiny.yaml"
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     for fig in ("fig5", "fig6"):
         assert (work / f"figures/{fig}.pdf").stat().st_size > 0 and (work / f"figures/{fig}.png").exists()

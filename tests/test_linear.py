@@ -7,14 +7,16 @@ import pytest
 import scipy.linalg as sl
 import torch
 
-from lbr import linear as ln
 from lbr.errors import LbrError
+from lbr.theory import linear as ln
 
 
 def small_problem(d=6, n=40, c=2, seed=0):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(d, n, generator=g, dtype=torch.float64) * torch.linspace(2, 0.5, d, dtype=torch.float64)[:, None]
-    y = torch.randn(c, d, generator=g, dtype=torch.float64) @ x + 0.3 * torch.randn(c, n, generator=g, dtype=torch.float64)
+    y = torch.randn(c, d, generator=g, dtype=torch.float64) @ x + 0.3 * torch.randn(
+        c, n, generator=g, dtype=torch.float64
+    )
     return x, y
 
 
@@ -81,13 +83,15 @@ def test_corollary_1_1_limits():
     assert torch.allclose(small.v @ small.w, ols, atol=1e-6)
     big = ln.theorem1(x, y, 3, 1e8)
     assert torch.allclose(big.v @ big.z, ln.pca_projector(x, 3), atol=1e-6)
-    assert not torch.allclose(ln.theorem1(x, y, 3, 1.0).v @ ln.theorem1(x, y, 3, 1.0).z, ln.pca_projector(x, 3), atol=1e-3)
+    assert not torch.allclose(
+        ln.theorem1(x, y, 3, 1.0).v @ ln.theorem1(x, y, 3, 1.0).z, ln.pca_projector(x, 3), atol=1e-3
+    )
 
 
 def test_batched_adam_reaches_the_closed_form_on_the_paper_problem():
     x, y = ln.synthetic_problem(16)
     run = ln.supervised_gd(x, y, 3, [0.0, 1.0], [0.1, 0.01], 1500)
-    for i, (lam, lr) in enumerate(zip(run["lam"], run["lr"])):
+    for i, lam in enumerate(run["lam"]):
         best = ln.theorem1(x, y, 3, lam).loss / (16 * 256)
         assert run["losses"][:, i].min() >= best - 1e-12
     assert run["losses"][-1, 0] - ln.theorem1(x, y, 3, 0.0).loss / 4096 < 1e-12

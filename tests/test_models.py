@@ -35,7 +35,7 @@ def test_resnet9_feature_map_sizes_follow_the_input():
     for shape in [(3, 32, 32), (3, 64, 64), (1, 28, 28)]:
         model = models.build("resnet9", in_shape=shape, n_classes=5, width=0.125).eval()
         seen = []
-        model.classifier[0].register_forward_hook(lambda m, i, o: seen.append(i[0].shape[-1]))
+        model.classifier[0].register_forward_hook(lambda m, i, o, seen=seen: seen.append(i[0].shape[-1]))
         model(torch.randn(2, *shape))
         sizes[shape[1]] = seen[0]
     assert sizes == {32: 2, 64: 4, 28: 1}
@@ -62,8 +62,10 @@ def test_mlp_layers_use_the_true_input_size():
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     step = (784 - 10) / 3
     assert [(m.in_features, m.out_features) for m in linears] == [
-        (784, int(10 + 2 * step)), (int(10 + 2 * step), int(10 + step)), (int(10 + step), 10)
-    ]  # fmt: skip
+        (784, int(10 + 2 * step)),
+        (int(10 + 2 * step), int(10 + step)),
+        (int(10 + step), 10),
+    ]
     assert [m.bias is None for m in linears] == [True, True, False]
     assert sum(isinstance(m, nn.BatchNorm1d) for m in model.modules()) == 2
 
@@ -74,8 +76,10 @@ def test_width_multiplier_scales_hidden_widths_only():
     assert convs[0] == 16 and convs[-1] == 257 and model.classifier[-1].out_features == 10
     small = models.build("mlp", in_shape=(3, 32, 32), n_classes=10, width=0.5)
     assert [m.out_features for m in small.modules() if isinstance(m, nn.Linear)] == [
-        int(np.round(2051 * 0.5)), int(np.round(1030 * 0.5)), 10
-    ]  # fmt: skip
+        int(np.round(2051 * 0.5)),
+        int(np.round(1030 * 0.5)),
+        10,
+    ]
 
 
 def test_unknown_model_is_refused():

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from repo_copy import ROOT, copy_workflow, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -24,17 +25,25 @@ LOCAL = yaml.safe_load((ROOT / "profiles/local/config.yaml").read_text())
 @pytest.fixture(scope="module")
 def rules(tmp_path_factory):
     repo = copy_workflow(tmp_path_factory.mktemp("facts") / "repo")
-    out = subprocess.run([sys.executable, str(ROOT / "tests/rule_facts.py"), str(repo)], capture_output=True,
-                         text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(repo / "workflow")})
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "tests/rule_facts.py"), str(repo)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(repo / "workflow")},
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     facts = json.loads(out.stdout.split("RULE_FACTS ", 1)[1])
-    return {name: fact | {"caption_ok": [Path(o["caption"]).is_file() for o in fact["outputs"] if o["caption"]]}
-            for name, fact in facts.items()}
+    return {
+        name: fact | {"caption_ok": [Path(o["caption"]).is_file() for o in fact["outputs"] if o["caption"]]}
+        for name, fact in facts.items()
+    }
 
 
 def figure_rules(rules):
-    return {name: fact for name, fact in rules.items()
-            if any(o["path"].startswith("figures/") for o in fact["outputs"])}
+    return {
+        name: fact for name, fact in rules.items() if any(o["path"].startswith("figures/") for o in fact["outputs"])
+    }
 
 
 def test_figure_and_download_rules_run_on_the_submit_node(rules):
@@ -89,7 +98,8 @@ def test_local_profile_counts_gpus():
 @pytest.mark.parametrize("profile", ["slurm", "local"])
 def test_profile_loads_and_plans_the_paper_workflow(profile, tmp_path):
     repo = copy_workflow(tmp_path / "repo")
-    result = snakemake(repo, "--profile", f"profiles/{profile}", "--workflow-profile", "none", "-n", "--quiet",
-                       "rules", timeout=300)
+    result = snakemake(
+        repo, "--profile", f"profiles/{profile}", "--workflow-profile", "none", "-n", "--quiet", "rules", timeout=300
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     assert re.search(r"^fig9\s+1$", result.stdout, re.M), result.stdout[-3000:]

@@ -8,16 +8,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from archives import write_ahcd_zip, write_cifar100_tarball, write_imagenette_tgz, write_svhn_mat
-from lbr.datasets import dataset_spec, prepare, resolve_dataset
-from lbr.datasets.download import md5sum
+from lbr.data import dataset_spec, prepare, resolve_dataset
+from lbr.data.download import md5sum
 from lbr.errors import LbrError
+
+from archives import write_ahcd_zip, write_cifar100_tarball, write_imagenette_tgz, write_svhn_mat
 
 
 def test_svhn_mat_labels_ten_become_zero(tmp_path):
     write_svhn_mat(tmp_path)
     spec = dataset_spec("svhn")
-    data = prepare(spec, {}, {"files": {"train": str(tmp_path / "train_32x32.mat"), "test": str(tmp_path / "test_32x32.mat")}})
+    data = prepare(
+        spec, {}, {"files": {"train": str(tmp_path / "train_32x32.mat"), "test": str(tmp_path / "test_32x32.mat")}}
+    )
     assert data["train"][0].shape == (12, 32, 32, 3)
     assert data["train"][1].min() == 0 and data["train"][1].max() == 9
     assert data["train"][1][9] == 0
@@ -77,8 +80,9 @@ def test_synthetic_class_evidence_is_in_low_variance_directions():
     import torch
     from sklearn.linear_model import LogisticRegression
 
-    from lbr import preprocess as pp
-    from lbr import spectrum, subspace
+    from lbr.spectral import eigenbasis as spectrum
+    from lbr.spectral import preprocess as pp
+    from lbr.spectral import subspaces as subspace
 
     data = prepare(dataset_spec("synthetic"), {"n_train": 1500, "n_test": 500, "height": 12, "width": 12}, None)
     (xtr, ytr), (xte, yte) = data["train"], data["test"]
@@ -106,7 +110,9 @@ def test_custom_npz_float_images_are_scaled(tmp_path):
     for split in ("train", "test"):
         np.savez(tmp_path / f"{split}.npz", x=rng.random((10, 6, 6)), y=np.arange(10) % 3)
     spec = dataset_spec("mine", {}, {"mine": {"format": "npz"}})
-    data = prepare(spec, {"format": "npz", "train": str(tmp_path / "train.npz"), "test": str(tmp_path / "test.npz")}, None)
+    data = prepare(
+        spec, {"format": "npz", "train": str(tmp_path / "train.npz"), "test": str(tmp_path / "test.npz")}, None
+    )
     assert data["train"][0].shape == (10, 6, 6, 1) and data["train"][0].dtype == np.uint8
     assert data["classes"] == ["0", "1", "2"]
 
@@ -125,7 +131,9 @@ def test_custom_image_folder(tmp_path):
         for cls in ("cat", "dog"):
             (tmp_path / split / cls).mkdir(parents=True)
             for i in range(2):
-                Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)).save(tmp_path / split / cls / f"{i}.png")
+                Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)).save(
+                    tmp_path / split / cls / f"{i}.png"
+                )
     spec = dataset_spec("pets", {}, {"pets": {"format": "folder"}})
     data = prepare(spec, {"format": "folder", "root": str(tmp_path), "size": 16}, None)
     assert data["train"][0].shape == (4, 16, 16, 3) and data["classes"] == ["cat", "dog"]

@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+
 from repo_copy import build_demo, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
@@ -25,8 +26,8 @@ def report(tmp_path_factory):
 
 def embedded(html: str, name: str) -> tuple[str, bytes]:
     """(caption html, file bytes) of result `name` in a Snakemake report."""
-    entry = re.search(r'"filename": "%s".*?"caption": ("(?:[^"\\]|\\.)*")' % re.escape(name), html, re.S)
-    data = re.search(r"data:application/pdf;charset=utf8;filename=%s;base64,([A-Za-z0-9+/=]+)" % re.escape(name), html)
+    entry = re.search(rf'"filename": "{re.escape(name)}".*?"caption": ("(?:[^"\\]|\\.)*")', html, re.S)
+    data = re.search(rf"data:application/pdf;charset=utf8;filename={re.escape(name)};base64,([A-Za-z0-9+/=]+)", html)
     assert entry and data, f"{name} is not in the report"
     return json.loads(entry.group(1)), base64.b64decode(data.group(1))
 

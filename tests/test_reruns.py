@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from repo_copy import build_demo, copy_workflow, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
@@ -136,7 +137,11 @@ def test_killed_run_resumes_with_rerun_incomplete(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(repo / "workflow")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "snakemake", "--profile", "profiles/demo", TARGET],
-        cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     marker = repo / ".snakemake/incomplete" / base64.b64encode(SPECTRUM.encode()).decode()
     try:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from repo_copy import ROOT, copy_workflow
 
 UP_SECONDS, RUN_SECONDS, DOWN_SECONDS = 900, 420, 120
@@ -68,8 +69,9 @@ def repo(tmp_path):
 def bounded(cmd, cwd, seconds, env=None) -> subprocess.CompletedProcess:
     """Run `cmd` in its own process group; SIGKILL the whole group after `seconds` (Snakemake ignores
     SIGTERM while it waits on Slurm) and fail with the output so far."""
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     try:
         out, _ = proc.communicate(timeout=seconds)
     except subprocess.TimeoutExpired:
@@ -81,8 +83,18 @@ def bounded(cmd, cwd, seconds, env=None) -> subprocess.CompletedProcess:
 
 def snakemake_on_slurm(repo: Path, *args: str) -> tuple[subprocess.CompletedProcess, float]:
     env = {**os.environ, "PYTHONPATH": str(repo / "workflow"), "LBR_GPU_SLOT_DIR": str(repo / "gpu-slots")}
-    cmd = [sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "--profile", "tests/slurm_profile",
-           "--workflow-profile", "none", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--profile",
+        "profiles/slurm",
+        "--profile",
+        "tests/slurm_profile",
+        "--workflow-profile",
+        "none",
+        *args,
+    ]
     start = time.monotonic()
     result = bounded(cmd, repo, RUN_SECONDS, env)
     seconds = time.monotonic() - start
@@ -109,7 +121,7 @@ def megabytes(size: str) -> int:
 
 
 def profile_gpu_resources() -> dict:
-    return yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())["set-resources"]["train"]
+    return yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())["set-resources"]["train_classifier"]
 
 
 def test_demo_figure_through_slurm(slurm, repo):
@@ -132,16 +144,24 @@ def test_demo_figure_through_slurm(slurm, repo):
 
 
 def test_gpu_rule_through_slurm_with_retry(slurm, repo):
-    """`train` (resources gpu=1) gets the profile's GPU partition and CPUs per GPU; a run that fails
+    """`train_classifier` (resources gpu=1) gets the profile's GPU partition and CPUs per GPU; a run that fails
     once is resubmitted with twice the rule's memory and time; Slurm, not lbr.gpuslots, picks the GPU."""
     base_mb, base_minutes = 3000, 45
     result, seconds = snakemake_on_slurm(
-        repo, "--snakefile", "tests/gpu_workflow/Snakefile", "--directory", "gpu",
-        "--config", "n_jobs=2", "fail_first=[1]", f"mem_mb={base_mb}", f"runtime={base_minutes}",
+        repo,
+        "--snakefile",
+        "tests/gpu_workflow/Snakefile",
+        "--directory",
+        "gpu",
+        "--config",
+        "n_jobs=2",
+        "fail_first=[1]",
+        f"mem_mb={base_mb}",
+        f"runtime={base_minutes}",
     )
     print(f"gpu workflow (2 jobs, 1 retry) through Slurm: {seconds:.1f} s")
     jobs = submitted(result.stdout)
-    assert [rule for rule, _ in jobs] == ["train"] * 3, result.stdout[-4000:]
+    assert [rule for rule, _ in jobs] == ["train_classifier"] * 3, result.stdout[-4000:]
     gpu = profile_gpu_resources()
     states = []
     for _, job_id in jobs:

@@ -8,50 +8,57 @@ import numpy as np
 import pytest
 import yaml
 
+from lbr.data.download import md5sum
+
 from archives import write_cifar10_tarball
-from conftest import run_snakemake
-from lbr.datasets.download import md5sum
+from repo_copy import snakemake as run_snakemake
 
 pytestmark = pytest.mark.workflow
 
 
 def test_dry_run_plans_the_whole_paper(workflow_dir):
     res = run_snakemake(workflow_dir, "-n", "all", "--quiet", "rules")
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 0, res.stdout
     cfg = yaml.safe_load((workflow_dir / "config.yaml").read_text())
     for fig in cfg["figures"]:
-        assert f"figures/{fig}.pdf" in (res.stdout + res.stderr) or fig in res.stdout + res.stderr
+        assert f"figures/{fig}.pdf" in res.stdout or fig in res.stdout
 
 
 def test_lint_is_clean(workflow_dir):
     res = run_snakemake(workflow_dir, "--lint")
-    assert res.returncode == 0, res.stderr
-    assert "Congratulations" in res.stdout + res.stderr
+    assert res.returncode == 0, res.stdout
+    assert "Congratulations" in res.stdout
 
 
 def test_demo_profile_builds_fig9(workflow_dir):
     res = run_snakemake(workflow_dir, "--profile", "profiles/demo", "figures/fig9.pdf")
-    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.returncode == 0, res.stdout[-3000:]
     pdf = workflow_dir / "figures" / "fig9.pdf"
     assert pdf.read_bytes()[:4] == b"%PDF" and (workflow_dir / "figures" / "fig9.png").stat().st_size > 1000
     with np.load(workflow_dir / "results" / "data" / "synthetic" / "train.npz") as z:
         assert z["x"].dtype == np.uint8 and z["x"].shape[1:] == (16, 16, 3)
     again = run_snakemake(workflow_dir, "--profile", "profiles/demo", "figures/fig9.pdf", "-n")
-    assert "Nothing to be done" in again.stdout + again.stderr
+    assert "Nothing to be done" in again.stdout
 
 
 def test_download_prepare_and_filter_through_the_rules(workflow_dir, http_server):
     base, www, _ = http_server
     write_cifar10_tarball(www / "cifar-10-python.tar.gz", per_batch=200, n_test=50)
     override = {
-        "sources": {"cifar10": {"cifar-10-python.tar.gz": {
-            "urls": [f"{base}/cifar-10-python.tar.gz"], "md5": md5sum(www / "cifar-10-python.tar.gz")}}},
+        "sources": {
+            "cifar10": {
+                "cifar-10-python.tar.gz": {
+                    "urls": [f"{base}/cifar-10-python.tar.gz"],
+                    "md5": md5sum(www / "cifar-10-python.tar.gz"),
+                }
+            }
+        },
         "download_dir": "downloads",
-    }  # fmt: skip
+    }
     (workflow_dir / "override.yaml").write_text(yaml.safe_dump(override))
     target = "results/filtered/cifar10/bottom-0.2/train.npy"
     res = run_snakemake(workflow_dir, "--configfile", "override.yaml", "-c2", target)
-    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.returncode == 0, res.stdout[-3000:]
     proj = np.load(workflow_dir / target)
     assert proj.shape == (1000, 32, 32, 3) and proj.dtype == np.float16
     info = json.loads((workflow_dir / "results/filtered/cifar10/bottom-0.2/train.json").read_text())
@@ -65,7 +72,7 @@ def test_unknown_dataset_in_config_is_one_clear_sentence(workflow_dir):
     (workflow_dir / "bad.yaml").write_text("fig9:\n  dataset: cifar11\n")
     res = run_snakemake(workflow_dir, "--configfile", "bad.yaml", "-n")
     assert res.returncode != 0
-    assert "fig9.dataset names unknown dataset 'cifar11'" in res.stdout + res.stderr
+    assert "fig9.dataset names unknown dataset 'cifar11'" in res.stdout
     assert not (workflow_dir / "results").exists()
 
 
@@ -73,7 +80,7 @@ def test_malformed_config_is_rejected_by_the_schema(workflow_dir):
     (workflow_dir / "bad.yaml").write_text("spectrum:\n  chunk_rows: -5\n")
     res = run_snakemake(workflow_dir, "--configfile", "bad.yaml", "-n")
     assert res.returncode != 0
-    out = res.stdout + res.stderr
+    out = res.stdout
     assert "chunk_rows" in out and "-5 is less than the minimum of 1" in out
 
 

@@ -1,6 +1,7 @@
 """The `lbr` command: small tools around the workflow's artifacts, one subcommand each.
 
     lbr noise-check --dataset cifar10 --noise mask --ratio 0.5 --patch 2
+    lbr config --section fig4
 
 Add a subcommand by writing `_add_<name>(subparsers)` that registers a parser with `func=`, and listing it in
 SUBCOMMANDS.
@@ -17,16 +18,12 @@ from lbr.errors import LbrError
 
 
 def _add_noise_check(sub) -> None:
-    p = sub.add_parser(
-        "noise-check",
-        help="can a noise ever change what a linear autoencoder keeps? (label-free, any prepared dataset)",
-        description=(
-            "Principal angles between the denoising-optimal subspace (Theorem 3) and the PCA subspace for every "
-            "latent dimension K, on the train split results/data/DATASET/train.npz (build it with "
-            "`snakemake results/data/DATASET/train.npz`). Verdict 'never': no K moves, so the noise cannot help "
-            "any perception task; 'sometimes': it changes the representation for some K."
-        ),
-    )
+    """Principal angles between the denoising-optimal subspace (Theorem 3) and the PCA subspace for every latent
+    dimension K, on the train split results/data/DATASET/train.npz (build it with `snakemake
+    results/data/DATASET/train.npz`). Verdict 'never': no K moves, so the noise cannot help any perception task;
+    'sometimes': it changes the representation for some K."""
+    help_ = "can a noise ever change what a linear autoencoder keeps? (label-free, any prepared dataset)"
+    p = sub.add_parser("noise-check", help=help_, description=_add_noise_check.__doc__)
     p.add_argument("--dataset", required=True, help="dataset name (its train split must be prepared)")
     p.add_argument("--data", type=Path, help="train split file (default results/data/DATASET/train.npz)")
     p.add_argument("--noise", choices=["mask", "gaussian", "none"], default="mask")
@@ -37,49 +34,75 @@ def _add_noise_check(sub) -> None:
     p.add_argument("--k-max", default="256", help="largest angle exact for K <= k-max ('all' = every K)")
     p.add_argument("--tol-deg", type=float, default=1e-3, help="verdict tolerance in degrees")
     p.add_argument("--jitter", type=float, default=1e-6, help="relative jitter added to M2")
-    p.add_argument("--rank-rtol", type=float, default=1e-11, help="relative eigenvalue below which a direction is absent")
+    p.add_argument(
+        "--rank-rtol", type=float, default=1e-11, help="relative eigenvalue below which a direction is absent"
+    )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
     p.add_argument("--angles-csv", type=Path, help="also write the per-K angles to this CSV")
     p.set_defaults(func=_noise_check)
 
 
 def _noise_check(args) -> int:
-    from lbr import alignment, denoising
-    from lbr.datasets import load_split
+    from lbr.data import load_split
     from lbr.device import pick_device
-    from lbr.tables import save_csv
+    from lbr.io import save_csv
+    from lbr.theory import alignment, denoising
 
     path = args.data or Path("results/data") / args.dataset / "train.npz"
     if not path.exists():
         raise LbrError(f"{path} does not exist; build it with `snakemake {path}` or pass --data.")
     if args.k_max != "all" and not args.k_max.isdigit():
         raise LbrError(f"--k-max must be a positive integer or 'all', not '{args.k_max}'.")
-    if args.noise == "mask":
-        spec = denoising.NoiseSpec("mask", ratio=args.ratio, patch=args.patch)
-    elif args.noise == "gaussian":
-        spec = denoising.NoiseSpec("gaussian", sigma=args.sigma)
-    else:
-        spec = denoising.NoiseSpec("none")
+    spec = denoising.NoiseSpec.from_dict(
+        {"noise": args.noise, "ratio": args.ratio, "patch": args.patch, "sigma": args.sigma}
+    )
     device = pick_device(args.device)
     x, y, classes = load_split(path)
     spec.check_shape(tuple(x.shape[1:]))
     moments = alignment.compute_moments(x, y, len(classes), args.preprocessing, "covariance", device)
-    basis = alignment.pca_basis(moments, args.rank_rtol, device)
+    basis, xtx = denoising.noise_inputs(moments, [spec], args.rank_rtol, device)
     summary, per_k = denoising.noise_check(
-        basis, moments.xtx.to(device), spec, moments.shape, moments.n, args.k_max, args.tol_deg, args.jitter
+        basis, xtx, spec, moments.shape, moments.n, args.k_max, args.tol_deg, args.jitter
     )
     if args.angles_csv:
         per_k.insert(0, "dataset", args.dataset)
         save_csv(per_k, args.angles_csv)
     print(f"dataset          {args.dataset} ({len(x)} images, D={moments.d}, rank {basis.rank}, {args.preprocessing})")
     print(f"noise            {spec.label}")
-    print(f"max angle        {summary['max_angle_deg']:.4g} deg at K={summary['K_at_max']} (exact for K <= {summary['k_max']})")
+    angle, k_at, k_max = summary["max_angle_deg"], summary["K_at_max"], summary["k_max"]
+    print(f"max angle        {angle:.4g} deg at K={k_at} (exact for K <= {k_max})")
     print(f"bound, every K   {summary['max_angle_bound_deg']:.4g} deg")
     print(f"verdict          {summary['verdict']}")
     return 0
 
 
-SUBCOMMANDS = [_add_noise_check]
+def _add_config(sub) -> None:
+    """The configuration as the workflow sees it: config.yaml (of the current folder, else the repository's),
+    then each --configfile in order, as `snakemake --configfile` layers them, with every key the files leave
+    out taken from workflow/schemas/config.schema.yaml, validated and checked. Each key's meaning is in the
+    schema."""
+    help_ = "print the configuration a workflow run sees (config.yaml, your files, the schema's defaults)"
+    p = sub.add_parser("config", help=help_, description=_add_config.__doc__)
+    p.add_argument("--configfile", nargs="*", default=[], type=Path, help="your files, layered over config.yaml")
+    p.add_argument("--section", help="print only this section (e.g. fig4)")
+    p.set_defaults(func=_config)
+
+
+def _config(args) -> int:
+    import yaml
+
+    from lbr.config import REPO, load
+
+    here = Path("config.yaml")
+    config = load(*args.configfile, base=here if here.is_file() else REPO / "config.yaml")
+    if args.section is not None and args.section not in config:
+        raise LbrError(f"there is no config section '{args.section}'; sections are {', '.join(sorted(config))}.")
+    shown = {args.section: config[args.section]} if args.section else config
+    print(yaml.safe_dump(shown, sort_keys=False, default_flow_style=None, width=118), end="")
+    return 0
+
+
+SUBCOMMANDS = [_add_noise_check, _add_config]
 
 
 def build_parser() -> argparse.ArgumentParser:

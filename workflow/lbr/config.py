@@ -1,9 +1,38 @@
-"""Checks the JSON schema cannot express, and small accessors rules share."""
+"""The workflow's configuration: loading it as a run sees it, the checks the JSON schema cannot express, and
+small accessors rules share."""
 
 from __future__ import annotations
 
-from lbr.datasets.registry import REGISTRY
+import os
+from pathlib import Path
+
+from lbr.data.registry import REGISTRY
 from lbr.errors import LbrError
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def load(
+    *files: str | os.PathLike,
+    overrides: dict | None = None,
+    base: str | os.PathLike = REPO / "config.yaml",
+    checked: bool = True,
+) -> dict:
+    """The configuration a workflow run sees: `base` (config.yaml), each of `files`, then `overrides`, merged
+    as Snakemake merges --configfile and --config, with the schema's defaults filled in, validated, and (when
+    `checked`) put through the checks across sections that the workflow makes before it plans."""
+    import yaml
+    from snakemake.utils import update_config, validate
+
+    config: dict = {}
+    for path in (base, *files):
+        update_config(config, yaml.safe_load(Path(path).read_text()) or {})
+    update_config(config, overrides or {})
+    validate(config, str(SCHEMA))
+    if checked:
+        check(config)
+    return config
 
 
 def dataset_names(config: dict) -> list[str]:
@@ -58,6 +87,8 @@ def check_dynamics(config: dict) -> None:
     late = [e for e in config["fig3"]["epochs"] if e >= trained]
     if late:
         raise LbrError(f"fig3.epochs {late} are not below dynamics.epochs ({trained}); drop them or train longer.")
+
+
 def check_guidance(config: dict) -> None:
     """Figs. 5-6 settings the schema cannot check (sizes the network can invert, ranges, figure choices)."""
     g = config.get("guidance")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 
 import numpy as np
@@ -26,10 +25,3 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
-
-
-def set_threads(n: int | None) -> None:
-    """Cap intra-op threads to what the scheduler granted (Snakemake `threads:`)."""
-    if n and n > 0:
-        torch.set_num_threads(int(n))
-        os.environ.setdefault("OMP_NUM_THREADS", str(int(n)))

@@ -28,9 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from lbr.errors import LbrError
 
@@ -109,8 +109,7 @@ def count_gpus() -> int:
         raise LbrError("could not count the GPUs with torch; set LBR_GPUS to the number of GPUs.") from None
 
 
-def acquire(n: int, ids: list[str] | None = None, directory: Path | None = None,
-            timeout: float | None = None) -> Slots:
+def acquire(n: int, ids: list[str] | None = None, directory: Path | None = None, timeout: float | None = None) -> Slots:
     """Lock `n` free GPUs out of `ids`, waiting (up to `timeout` s, None = forever) while all are taken."""
     ids = device_ids() if ids is None else ids
     if n > len(ids):

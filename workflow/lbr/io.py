@@ -6,8 +6,9 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -40,11 +41,6 @@ def save_npz(path: str | os.PathLike, **arrays: Any) -> None:
         np.savez(fh, **arrays)
 
 
-def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, array)
-
-
 def save_json(path: str | os.PathLike, obj: Any) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
@@ -53,6 +49,12 @@ def save_json(path: str | os.PathLike, obj: Any) -> None:
 def save_text(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def save_csv(frame, path: str | os.PathLike, **to_csv) -> None:
+    """A pandas DataFrame as CSV without its index."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, **to_csv)
 
 
 def load_json(path: str | os.PathLike) -> Any:

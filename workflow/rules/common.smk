@@ -1,12 +1,28 @@
-"""Helpers for every stage: target lists, per-dataset resources, temp() policy."""
+"""Helpers for every stage: target lists, settings as params, per-dataset resources, temp() policy."""
 
 import json
+from dataclasses import asdict
 
 from lbr.config import dataset_names, dataset_options
-from lbr.datasets.registry import dataset_spec
+from lbr.data.registry import dataset_spec, resized_options
+from lbr.settings import (
+    AlignmentSettings,
+    ClassifierSettings,
+    DenoisingGDSettings,
+    DenoisingSettings,
+    DynamicsSettings,
+    FilterSettings,
+    GuidanceSettings,
+    MomentsSettings,
+    SpectrumSettings,
+    SupervisedGDSettings,
+    format_guidance,
+)
+from lbr.spectral.subspaces import Grid
 
 DATASETS = dataset_names(config)
 BIG_DATASETS = {"imagenette": 24000, "tinyimagenet": 16000}
+GRID = asdict(Grid.from_config(config))  # the authors' variance grid, one params entry for every rule that resolves it
 
 
 def all_targets():
@@ -15,6 +31,16 @@ def all_targets():
     if config["noise_check"]["datasets"]:
         targets.append("results/tables/noise_check.csv")
     return targets
+
+
+def recipe(kind):
+    """Params function: the recipe of a job's settings (`lbr.settings`), so that changing a recipe key reruns
+    exactly the jobs it affects while runtime keys (device, compile, ...) rerun nothing."""
+
+    def params(wildcards):
+        return kind.from_config(config, wildcards).recipe()
+
+    return params
 
 
 def needs_download(name):
@@ -50,7 +76,7 @@ def dynamics_energies(dataset, runs):
 
 
 # Fig. 4: classifier training grid -----------------------------------------------------------------------------
-TRAIN_RUN = "results/train/{dataset}/{arch}/{side}-{pct}/aug{aug}/seed{seed}"
+TRAIN_RUN = "results/train/{dataset}/{arch}/{side}-{level}/aug{aug}/seed{seed}"
 TRAIN_MEM_MB = {"tinyimagenet": 16000, "imagenette": 24000}
 TRAIN_RUNTIME_MIN = {"tinyimagenet": 240, "imagenette": 240, "arabic_characters": 60}
 
@@ -63,22 +89,10 @@ def fig4_runs():
         dataset=c["datasets"],
         arch=c["archs"],
         side=c["sides"],
-        pct=c["shares"],
+        level=c["shares"],
         aug=c["aug"],
         seed=c["seeds"],
     )
-
-
-def train_settings(wildcards):
-    """The training recipe of one run as a JSON string (stable, so only real changes trigger reruns)."""
-    c = config["fig4"]
-    keys = ("batch_size", "lr", "weight_decay", "pct_start", "loss", "width", "compile", "compile_mode", "device")
-    settings = {k: c[k] for k in keys} | {
-        "epochs": c["epochs_by_dataset"].get(wildcards.dataset, c["epochs"]),
-        "eval_every": c["eval_every"],
-        "checkpoint_every": c["checkpoint_every"],
-    }
-    return json.dumps(settings, sort_keys=True)
 
 
 def train_mem_mb(wildcards, attempt):
@@ -88,6 +102,8 @@ def train_mem_mb(wildcards, attempt):
 def train_runtime(wildcards, attempt):
     """Minutes for one run on one GPU (generous for older cards), doubled per retry."""
     return TRAIN_RUNTIME_MIN.get(wildcards.dataset, 30) * 2 ** (attempt - 1)
+
+
 # Figs. 5-6: guided autoencoders ------------------------------------------------------------------------
 GUIDANCE = config["guidance"]
 GUIDANCE_RUN = "results/guidance/{dataset}/L{latent}/g{guidance}/seed{seed}"
@@ -95,8 +111,6 @@ GUIDANCE_RUN = "results/guidance/{dataset}/L{latent}/g{guidance}/seed{seed}"
 
 def guidance_runs():
     """Every (dataset, latent, guidance, seed) of the grid, guidance in its path form."""
-    from lbr.guidance import format_guidance
-
     return [
         {"dataset": GUIDANCE["dataset"], "latent": latent, "guidance": format_guidance(weight), "seed": seed}
         for latent in GUIDANCE["latents"]
@@ -117,27 +131,15 @@ def guidance_data(wildcards):
     return {"train": f"{folder}/train.npz", "test": f"{folder}/test.npz"}
 
 
-def guidance_data_options(wildcards):
-    from lbr.guidance import resized_options
-
+def resized_data_options(wildcards):
+    """Options of the guidance experiment's own square copy of a dataset (rule prepare_resized)."""
     options = dataset_options(config, wildcards.dataset) | GUIDANCE["source_options"]
     spec = dataset_spec(wildcards.dataset, options, config["custom_datasets"])
     return json.dumps(resized_options(spec, options, int(wildcards.size)), sort_keys=True)
 
 
-def guidance_settings(wildcards):
-    """What one training run computes, from config and the run's wildcards (runtime keys come from config)."""
-    from lbr.guidance import RUNTIME_KEYS
-
-    drop = ("dataset", "source_size", "source_options", "latents", "weights", "seeds", "runtime", *RUNTIME_KEYS)
-    keep = {k: v for k, v in GUIDANCE.items() if k not in drop}
-    return keep | {"latent": int(wildcards.latent), "guidance": float(wildcards.guidance), "seed": int(wildcards.seed)}
-
-
 def fig5_recon_inputs():
     """Validation reconstructions shown by Fig. 5: the chosen latent, every guidance weight, the first seed."""
-    from lbr.guidance import format_guidance
-
     latent = config["fig5"]["image_latent"] or GUIDANCE["latents"][0]
     run = {"dataset": GUIDANCE["dataset"], "latent": latent, "seed": GUIDANCE["seeds"][0]}
     return [f"{GUIDANCE_RUN.format(**run, guidance=format_guidance(w))}/recon.npz" for w in GUIDANCE["weights"]]

@@ -1,4 +1,5 @@
-"""Raw files (download or data_root) -> canonical arrays results/data/{dataset}/{split}.npz."""
+"""Raw files (download or data_root) -> canonical arrays results/data/{dataset}/{split}.npz, and square copies
+results/data/{dataset}-{size}px/ for the guidance experiment."""
 
 
 localrules:
@@ -10,9 +11,9 @@ rule download:
         "resources/manifests/{dataset}.json",
     log:
         "logs/download/{dataset}.log",
+    retries: 1
     conda:
         "../../envs/lbr.yaml"
-    retries: 1
     params:
         options=prepare_options,
         data_root=config["data_root"],
@@ -43,5 +44,29 @@ rule prepare:
         options=prepare_options,
     message:
         "Preparing canonical arrays of {wildcards.dataset}"
+    script:
+        "../scripts/prepare.py"
+
+
+rule prepare_resized:
+    input:
+        manifest=manifest_input,
+    output:
+        train="results/data/{dataset}-{size}px/train.npz",
+        test="results/data/{dataset}-{size}px/test.npz",
+    log:
+        "logs/prepare/{dataset}-{size}px.log",
+    wildcard_constraints:
+        size=r"\d+",
+    conda:
+        "../../envs/lbr.yaml"
+    threads: 4
+    resources:
+        mem_mb=dataset_mem_mb,
+        runtime=lambda wc, attempt: 60 * attempt,
+    params:
+        options=resized_data_options,
+    message:
+        "Preparing {wildcards.dataset} as {wildcards.size}x{wildcards.size} squares for the guidance runs"
     script:
         "../scripts/prepare.py"

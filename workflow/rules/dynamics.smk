@@ -7,7 +7,7 @@ localrules:
     fig1_dynamics_table,
 
 
-rule dynamics:
+rule train_dynamics:
     input:
         train="results/data/{dataset}/train.npz",
         test="results/data/{dataset}/test.npz",
@@ -18,24 +18,24 @@ rule dynamics:
         "logs/dynamics/{dataset}/{arch}-depth{depth}.log",
     benchmark:
         "benchmarks/dynamics/{dataset}/{arch}-depth{depth}.tsv"
-    conda:
-        "../../envs/lbr.yaml"
     wildcard_constraints:
         arch="dcae|mlpae",
         depth=r"\d+",
-    threads: 4
     retries: 1
+    conda:
+        "../../envs/lbr.yaml"
+    threads: 4
     resources:
         gpu=1,
         mem_mb=dataset_mem_mb,
         runtime=lambda wc, attempt: 120 * attempt,
     params:
-        settings=config["dynamics"],
+        recipe=recipe(DynamicsSettings),
     message:
         "Training the {wildcards.arch} autoencoder (depth {wildcards.depth}) on {wildcards.dataset} and recording "
         "its reconstruction energy per eigen-direction after every epoch"
     script:
-        "../scripts/dynamics.py"
+        "../scripts/train_dynamics.py"
 
 
 rule fig3_tables:

@@ -2,6 +2,14 @@
 
 
 localrules:
+    fig1,
+    fig2,
+    fig3,
+    fig4,
+    fig5,
+    fig6,
+    fig7,
+    fig8,
     fig9,
 
 
@@ -23,20 +31,11 @@ rule fig9:
         "../../envs/lbr.yaml"
     params:
         cfg=config["fig9"],
-        grid_points=config["filter"]["grid_points"],
-        bottom_power=config["filter"]["bottom_power"],
+        grid=GRID,
     message:
         "Fig. 9: originals, bottom and top variance subspaces of {params.cfg[dataset]}"
     script:
         "../scripts/fig9.py"
-
-
-localrules:
-    fig1,
-    fig3,
-    fig4,
-    fig5,
-    fig6,
 
 
 rule fig3:
@@ -84,8 +83,7 @@ rule fig1:
         "../../envs/lbr.yaml"
     params:
         cfg=config["fig1"],
-        grid_points=config["filter"]["grid_points"],
-        bottom_power=config["filter"]["bottom_power"],
+        grid=GRID,
     message:
         "Fig. 1: accuracy on top vs bottom subspace, example images, learning dynamics"
     script:
@@ -158,12 +156,6 @@ rule fig6:
         "Fig. 6: validation accuracy against reconstruction error, guided vs unguided"
     script:
         "../scripts/fig6.py"
-
-
-localrules:
-    fig2,
-    fig7,
-    fig8,
 
 
 rule fig2:

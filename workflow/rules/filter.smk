@@ -1,4 +1,5 @@
-"""Eigenbasis + canonical splits -> subspace-filtered datasets results/filtered/{dataset}/{side}-{pct}/."""
+"""Eigenbasis + canonical splits -> subspace-filtered datasets results/filtered/{dataset}/{side}-{level}/, where
+level is a share of variance ("0.25") or a point of the authors' grid ("g3")."""
 
 
 rule filter:
@@ -7,12 +8,12 @@ rule filter:
         test="results/data/{dataset}/test.npz",
         spectrum="results/spectrum/{dataset}.npz",
     output:
-        train=filtered("results/filtered/{dataset}/{side}-{pct}/train.npy"),
-        test=filtered("results/filtered/{dataset}/{side}-{pct}/test.npy"),
-        train_info="results/filtered/{dataset}/{side}-{pct}/train.json",
-        test_info="results/filtered/{dataset}/{side}-{pct}/test.json",
+        train=filtered("results/filtered/{dataset}/{side}-{level}/train.npy"),
+        test=filtered("results/filtered/{dataset}/{side}-{level}/test.npy"),
+        train_info="results/filtered/{dataset}/{side}-{level}/train.json",
+        test_info="results/filtered/{dataset}/{side}-{level}/test.json",
     log:
-        "logs/filter/{dataset}/{side}-{pct}.log",
+        "logs/filter/{dataset}/{side}-{level}.log",
     conda:
         "../../envs/lbr.yaml"
     threads: 4
@@ -20,11 +21,9 @@ rule filter:
         mem_mb=dataset_mem_mb,
         runtime=lambda wc, attempt: 60 * attempt,
     params:
-        grid_points=config["filter"]["grid_points"],
-        bottom_power=config["filter"]["bottom_power"],
-        chunk_rows=config["filter"]["chunk_rows"],
-        device=config["filter"]["device"],
+        recipe=recipe(FilterSettings),
+        grid=GRID,
     message:
-        "Projecting {wildcards.dataset} onto the {wildcards.side} subspace ({wildcards.pct})"
+        "Projecting {wildcards.dataset} onto the {wildcards.side} subspace ({wildcards.level})"
     script:
         "../scripts/filter.py"

@@ -1,31 +1,7 @@
 """Figs. 5-6: ResNet-34 autoencoders with and without supervised guidance -> results/guidance/, tables."""
 
 
-rule guidance_data:
-    input:
-        manifest=manifest_input,
-    output:
-        train="results/data/{dataset}-{size}px/train.npz",
-        test="results/data/{dataset}-{size}px/test.npz",
-    log:
-        "logs/guidance_data/{dataset}-{size}px.log",
-    conda:
-        "../../envs/lbr.yaml"
-    wildcard_constraints:
-        size=r"\d+",
-    threads: 4
-    resources:
-        mem_mb=dataset_mem_mb,
-        runtime=lambda wc, attempt: 60 * attempt,
-    params:
-        options=guidance_data_options,
-    message:
-        "Preparing {wildcards.dataset} as {wildcards.size}x{wildcards.size} squares for the guidance runs"
-    script:
-        "../scripts/prepare.py"
-
-
-rule guidance_train:
+rule train_guidance:
     input:
         unpack(guidance_data),
     output:
@@ -36,24 +12,23 @@ rule guidance_train:
         "logs/guidance/{dataset}/L{latent}/g{guidance}/seed{seed}.log",
     benchmark:
         "benchmarks/guidance/{dataset}/L{latent}/g{guidance}/seed{seed}.tsv"
-    conda:
-        "../../envs/lbr.yaml"
     wildcard_constraints:
         latent=r"\d+",
         guidance=r"[0-9.e+-]+",
         seed=r"\d+",
+    conda:
+        "../../envs/lbr.yaml"
     threads: 4
     resources:
         gpu=1,
         mem_mb=dataset_mem_mb,
         runtime=lambda wc, attempt: GUIDANCE["runtime"] * attempt,
     params:
-        settings=guidance_settings,
-        checkpoint=f"{GUIDANCE_RUN}/checkpoint.pt",
+        recipe=recipe(GuidanceSettings),
     message:
         "Guided autoencoder on {wildcards.dataset}: latent {wildcards.latent}, guidance {wildcards.guidance}, seed {wildcards.seed}"
     script:
-        "../scripts/guidance_train.py"
+        "../scripts/train_guidance.py"
 
 
 rule guidance_tables:

@@ -17,11 +17,7 @@ rule spectrum:
         mem_mb=dataset_mem_mb,
         runtime=lambda wc, attempt: 120 * attempt,
     params:
-        method=config["spectrum"]["method"],
-        chunk_rows=config["spectrum"]["chunk_rows"],
-        chunk_cols=config["spectrum"]["chunk_cols"],
-        max_vectors=config["spectrum"]["max_vectors"],
-        device=config["spectrum"]["device"],
+        recipe=recipe(SpectrumSettings),
     message:
         "Eigenbasis of the preprocessed {wildcards.dataset} train images"
     script:

@@ -2,23 +2,17 @@
 
 from lbr_script import run
 
-from lbr import alignment
-from lbr.datasets import load_split
+from lbr.data import load_split
 from lbr.device import pick_device
+from lbr.settings import MomentsSettings
+from lbr.theory import alignment
 
 
 def main(smk):
-    cfg = smk.params.cfg
+    s = MomentsSettings.from_config(smk.config)
     x, y, classes = load_split(smk.input.train)
     moments = alignment.compute_moments(
-        x,
-        y,
-        len(classes),
-        preprocessing=smk.wildcards.prep,
-        method=cfg["method"],
-        device=pick_device(cfg["device"]),
-        chunk_rows=cfg["chunk_rows"],
-        chunk_cols=cfg["chunk_cols"],
+        x, y, len(classes), smk.wildcards.prep, s.method, pick_device(s.device), s.chunk_rows, s.chunk_cols
     )
     alignment.save_moments(smk.output[0], moments)
 

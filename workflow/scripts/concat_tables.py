@@ -2,7 +2,7 @@
 
 from lbr_script import run
 
-from lbr.tables import concat_csv
+from lbr.tables.concat import concat_csv
 
 
 def main(smk):

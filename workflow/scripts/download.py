@@ -4,7 +4,7 @@ import json
 
 from lbr_script import run
 
-from lbr.datasets import dataset_spec, resolve_dataset
+from lbr.data import dataset_spec, resolve_dataset
 from lbr.io import save_json
 
 

@@ -3,24 +3,23 @@
 import pandas as pd
 from lbr_script import run
 
-from lbr import dynamics_plots as dp
-from lbr import spectrum, subspace
-from lbr.datasets import load_split
+from lbr.data import load_split
+from lbr.figures.images import example_images
+from lbr.figures.overview import fig1
+from lbr.figures.save import save_figure
+from lbr.spectral import basis_file
+from lbr.spectral.subspaces import Grid, resolve_sides
 
 
 def main(smk):
     cfg = smk.params.cfg
     x, _, _ = load_split(smk.input.train)
-    spec = spectrum.load(smk.input.spectrum)
-    subs = [
-        subspace.resolve(spec["eigenvalues"], side, cfg[side], smk.params.grid_points, smk.params.bottom_power)
-        for side in ("bottom", "top")
-    ]
-    images = dp.example_images(x, spec, subs, list(cfg["image_indices"]))
+    spectrum = basis_file.load(smk.input.spectrum)
+    subs = resolve_sides(spectrum["eigenvalues"], cfg, Grid(**smk.params.grid))
+    images = example_images(x, spectrum, subs, list(cfg["image_indices"]))
     top = {"dataset": cfg["dataset_top"], "arch": cfg["arch_top"], "aug": cfg["aug"]}
     acc, dyn = pd.read_csv(smk.input.accuracy), pd.read_csv(smk.input.dynamics)
-    fig = dp.fig1(acc, top, images, subs, dyn, cfg["dynamics_run"])
-    dp.save_pages([fig], smk.output.pdf, smk.output.png)
+    save_figure(fig1(acc, top, images, subs, dyn, cfg["dynamics_run"]), smk.output.pdf, smk.output.png)
 
 
 run(main, snakemake)  # noqa: F821

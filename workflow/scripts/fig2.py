@@ -3,13 +3,12 @@
 import pandas as pd
 from lbr_script import run
 
-from lbr import plots, theory_figures
+from lbr.figures.save import save_figure
+from lbr.figures.theory import fig2
 
 
 def main(smk):
-    table = pd.read_csv(smk.input.table)
-    fig = theory_figures.fig2(table, **smk.params.options)
-    plots.save_figure(fig, smk.output.pdf, smk.output.png)
+    save_figure(fig2(pd.read_csv(smk.input.table), **smk.params.options), smk.output.pdf, smk.output.png)
 
 
 run(main, snakemake)  # noqa: F821

@@ -3,15 +3,17 @@
 import pandas as pd
 from lbr_script import run
 
-from lbr import dynamics_plots as dp
+from lbr.figures.dynamics import fig3_bands, fig3_spectra
+from lbr.figures.save import save_figure
 
 
 def main(smk):
-    directions = pd.read_csv(smk.input.directions)
-    bands = pd.read_csv(smk.input.bands)
     runs, dataset = smk.params.runs, smk.params.dataset
-    pages = [dp.fig3_spectra(directions, dataset, runs), dp.fig3_bands(bands, dataset, runs)]
-    dp.save_pages(pages, smk.output.pdf, smk.output.png)
+    pages = [
+        fig3_spectra(pd.read_csv(smk.input.directions), dataset, runs),
+        fig3_bands(pd.read_csv(smk.input.bands), dataset, runs),
+    ]
+    save_figure(pages, smk.output.pdf, smk.output.png)
 
 
 run(main, snakemake)  # noqa: F821

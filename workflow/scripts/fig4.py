@@ -3,13 +3,12 @@
 import pandas as pd
 from lbr_script import run
 
-from lbr import plots
-from lbr.plots_accuracy import accuracy_vs_variance
+from lbr.figures.accuracy import accuracy_vs_variance
+from lbr.figures.save import save_figure
 
 
 def main(smk):
-    fig = accuracy_vs_variance(pd.read_csv(smk.input[0]))
-    plots.save_figure(fig, smk.output.pdf, smk.output.png)
+    save_figure(accuracy_vs_variance(pd.read_csv(smk.input[0])), smk.output.pdf, smk.output.png)
 
 
 run(main, snakemake)  # noqa: F821

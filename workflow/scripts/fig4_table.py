@@ -2,12 +2,12 @@
 
 from lbr_script import run
 
-from lbr.classify import metrics_table
-from lbr.io import save_text
+from lbr.io import save_csv
+from lbr.tables.accuracy import metrics_table
 
 
 def main(smk):
-    save_text(smk.output[0], metrics_table(list(smk.input)).to_csv(index=False))
+    save_csv(metrics_table(list(smk.input)), smk.output[0])
 
 
 run(main, snakemake)  # noqa: F821

@@ -3,12 +3,12 @@
 import pandas as pd
 from lbr_script import run
 
-from lbr import guidance_plots, plots
+from lbr.figures.guidance import fig6
+from lbr.figures.save import save_figure
 
 
 def main(smk):
-    fig = guidance_plots.fig6(pd.read_csv(smk.input.table))
-    plots.save_figure(fig, smk.output.pdf, smk.output.png)
+    save_figure(fig6(pd.read_csv(smk.input.table)), smk.output.pdf, smk.output.png)
 
 
 run(main, snakemake)  # noqa: F821

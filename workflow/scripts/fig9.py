@@ -2,20 +2,20 @@
 
 from lbr_script import run
 
-from lbr import plots, spectrum, subspace
-from lbr.datasets import load_split
+from lbr.data import load_split
+from lbr.figures.images import subspace_gallery
+from lbr.figures.save import save_figure
+from lbr.spectral import basis_file
+from lbr.spectral.subspaces import Grid, resolve_sides
 
 
 def main(smk):
     cfg = smk.params.cfg
     x, _, _ = load_split(smk.input.train)
-    spec = spectrum.load(smk.input.spectrum)
-    subs = [
-        subspace.resolve(spec["eigenvalues"], side, cfg[side], smk.params.grid_points, smk.params.bottom_power)
-        for side in ("bottom", "top")
-    ]
-    fig = plots.subspace_gallery(x, spec, subs, cfg["n_images"], cfg["columns"], cfg["seed"], cfg["dataset"])
-    plots.save_figure(fig, smk.output.pdf, smk.output.png)
+    spectrum = basis_file.load(smk.input.spectrum)
+    subs = resolve_sides(spectrum["eigenvalues"], cfg, Grid(**smk.params.grid))
+    fig = subspace_gallery(x, spectrum, subs, cfg["n_images"], cfg["columns"], cfg["seed"], cfg["dataset"])
+    save_figure(fig, smk.output.pdf, smk.output.png)
 
 
 run(main, snakemake)  # noqa: F821

@@ -4,34 +4,30 @@ import logging
 
 from lbr_script import run
 
-from lbr import spectrum, subspace
-from lbr.datasets import load_split
+from lbr.data import load_split
 from lbr.device import pick_device
-from lbr.io import save_json
+from lbr.settings import FilterSettings
+from lbr.spectral import basis_file
+from lbr.spectral.filtering import filter_dataset
+from lbr.spectral.subspaces import Grid, resolve
 
 log = logging.getLogger("lbr")
 
 
 def main(smk):
-    spec = spectrum.load(smk.input.spectrum)
-    sub = subspace.resolve(
-        spec["eigenvalues"], smk.wildcards.side, smk.wildcards.pct, smk.params.grid_points, smk.params.bottom_power
+    s, wc = FilterSettings.from_config(smk.config), smk.wildcards
+    spectrum = basis_file.load(smk.input.spectrum)
+    sub = resolve(spectrum["eigenvalues"], wc.side, wc.level, Grid.from_config(smk.config))
+    log.info(
+        "%s-%s: %d of %d directions, %.4f of the variance",
+        sub.side,
+        sub.level,
+        sub.dims,
+        sub.n_directions,
+        sub.variance_kept,
     )
-    device = pick_device(smk.params.device)
-    log.info("%s-%s: %d of %d directions, %.4f of the variance", sub.side, sub.spec, sub.dims,
-             sub.n_directions, sub.variance_kept)  # fmt: skip
-    center = None
-    for split in ("train", "test"):
-        x, _, _ = load_split(smk.input[split])
-        stats = subspace.filter_split(x, spec, sub, smk.output[split], device, smk.params.chunk_rows, center)
-        center = stats.pop("projected_mean") if split == "train" else center
-        stats.pop("projected_mean", None)
-        info = subspace.subspace_dict(sub) | stats | {
-            "dataset": smk.wildcards.dataset,
-            "split": split,
-            "renormalized": "per-image std, then minus the train mean of the projected train images",
-        }
-        save_json(smk.output[f"{split}_info"], info)
+    splits = {split: load_split(smk.input[split])[0] for split in ("train", "test")}
+    filter_dataset(splits, spectrum, sub, smk.output, pick_device(s.device), s.chunk_rows, wc.dataset)
 
 
 run(main, snakemake)  # noqa: F821

@@ -2,7 +2,7 @@
 
 from lbr_script import run
 
-from lbr.guidance import write_tables
+from lbr.tables.guidance import write_tables
 
 
 def main(smk):

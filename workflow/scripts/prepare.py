@@ -5,7 +5,7 @@ import logging
 
 from lbr_script import run
 
-from lbr.datasets import dataset_spec, prepare, save_split
+from lbr.data import dataset_spec, prepare, save_split
 from lbr.io import load_json
 
 log = logging.getLogger("lbr")

@@ -2,22 +2,17 @@
 
 from lbr_script import run
 
-from lbr import spectrum
-from lbr.datasets import load_split
+from lbr.data import load_split
 from lbr.device import pick_device
+from lbr.settings import SpectrumSettings
+from lbr.spectral import basis_file, eigenbasis
 
 
 def main(smk):
+    s = SpectrumSettings.from_config(smk.config)
     x, _, _ = load_split(smk.input.train)
-    result = spectrum.compute(
-        x,
-        pick_device(smk.params.device),
-        chunk_rows=smk.params.chunk_rows,
-        chunk_cols=smk.params.chunk_cols,
-        max_vectors=smk.params.max_vectors,
-        method=smk.params.method,
-    )
-    spectrum.save(smk.output[0], result)
+    result = eigenbasis.compute(x, pick_device(s.device), s.chunk_rows, s.chunk_cols, s.max_vectors, s.method)
+    basis_file.save(smk.output[0], result)
 
 
 run(main, snakemake)  # noqa: F821

@@ -3,8 +3,8 @@
 from lbr.models import classifiers  # noqa: F401  (registers resnet9, mlp)
 from lbr.models.autoencoders import ARCHS as AE_ARCHS
 from lbr.models.autoencoders import DCAE, MLPAE, build_autoencoder
+from lbr.models.guided_autoencoder import GuidedAutoencoder, Probes, ResNetDecoder, ResNetEncoder, latent_grid
 from lbr.models.registry import build, names, register
-from lbr.models.resnet_ae import GuidedAutoencoder, Probes, ResNetDecoder, ResNetEncoder, latent_grid
 
 __all__ = [
     "AE_ARCHS",

@@ -1,0 +1,292 @@
+"""Readers from each dataset's native files to canonical arrays: x uint8 (N, H, W, C), y int64, class names."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import logging
+import pickle
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from lbr.data.registry import AHCD_CLASSES, IMAGENETTE_CLASSES
+from lbr.errors import LbrError
+
+log = logging.getLogger("lbr.readers")
+Split = tuple[np.ndarray, np.ndarray]
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Parse an MNIST-style idx file (plain or .gz), checking its header against its length."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            data = fh.read()
+    except (OSError, EOFError) as err:
+        raise LbrError(f"{path} is not a readable idx file ({err}); delete it and rerun to fetch it again.") from err
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise LbrError(f"{path} is not an unsigned-byte idx file; delete it and rerun to fetch it again.")
+    ndim = data[3]
+    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    offset = 4 + 4 * ndim
+    if len(data) - offset != int(np.prod(dims)):
+        raise LbrError(f"{path} is truncated: its header announces {dims} but the payload size differs.")
+    return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(dims)
+
+
+def _idx_splits(files: dict, classes: list[str]) -> dict:
+    out = {}
+    for split in ("train", "test"):
+        x = read_idx(files[f"{split}_images"])[..., None]
+        y = read_idx(files[f"{split}_labels"]).astype(np.int64)
+        if len(x) != len(y):
+            raise LbrError(f"{split} images and labels differ in count ({len(x)} vs {len(y)}); re-download them.")
+        out[split] = (np.ascontiguousarray(x), y)
+    return out | {"classes": classes}
+
+
+def read_mnist(files: dict, options: dict) -> dict:
+    return _idx_splits(files, [str(i) for i in range(10)])
+
+
+FASHION_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
+
+
+def read_fashion(files: dict, options: dict) -> dict:
+    return _idx_splits(files, FASHION_CLASSES)
+
+
+def _unpickle(path: Path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh, encoding="bytes")
+    except (OSError, pickle.UnpicklingError, EOFError) as err:
+        raise LbrError(f"{path} is not a readable CIFAR batch ({err}); delete it and rerun.") from err
+
+
+def _cifar_images(batch: dict) -> np.ndarray:
+    data = np.asarray(batch[b"data"], dtype=np.uint8)
+    return np.ascontiguousarray(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+
+
+def read_cifar10(files: dict, options: dict) -> dict:
+    root = Path(files["root"])
+    train = [_unpickle(root / f"data_batch_{i}") for i in range(1, 6)]
+    test = _unpickle(root / "test_batch")
+    meta = _unpickle(root / "batches.meta")
+    return {
+        "train": (np.concatenate([_cifar_images(b) for b in train]), np.concatenate([b[b"labels"] for b in train])),
+        "test": (_cifar_images(test), np.asarray(test[b"labels"])),
+        "classes": [c.decode() for c in meta[b"label_names"]],
+    }
+
+
+def read_cifar100(files: dict, options: dict) -> dict:
+    root = Path(files["root"])
+    train, test, meta = (_unpickle(root / n) for n in ("train", "test", "meta"))
+    return {
+        "train": (_cifar_images(train), np.asarray(train[b"fine_labels"])),
+        "test": (_cifar_images(test), np.asarray(test[b"fine_labels"])),
+        "classes": [c.decode() for c in meta[b"fine_label_names"]],
+    }
+
+
+def read_svhn(files: dict, options: dict) -> dict:
+    from scipy.io import loadmat
+
+    out = {"classes": [str(i) for i in range(10)]}
+    for split in ("train", "test"):
+        try:
+            mat = loadmat(files[split])
+        except (OSError, ValueError) as err:
+            raise LbrError(f"{files[split]} is not a readable SVHN .mat file ({err}); delete it and rerun.") from err
+        x = np.ascontiguousarray(mat["X"].transpose(3, 0, 1, 2))
+        y = mat["y"].astype(np.int64).reshape(-1)
+        y[y == 10] = 0
+        out[split] = (x, y)
+    return out
+
+
+def _load_image(path: Path, size: int | None, resize: int | None, mode: str) -> np.ndarray:
+    with Image.open(path) as im:
+        im = im.convert(mode)
+        if resize:
+            w, h = im.size
+            scale = resize / min(w, h)
+            im = im.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR)
+        if size:
+            w, h = im.size
+            left, top = round((w - size) / 2), round((h - size) / 2)
+            im = im.crop((left, top, left + size, top + size))
+        arr = np.asarray(im, dtype=np.uint8)
+    return arr[..., None] if arr.ndim == 2 else arr
+
+
+def load_images(
+    paths: list[Path], size: int | None = None, resize: int | None = None, mode: str = "RGB", threads: int = 1
+) -> np.ndarray:
+    """Decode images into one uint8 array, optionally resizing the short side and center-cropping."""
+    if not paths:
+        return np.zeros((0, size or 1, size or 1, 3 if mode == "RGB" else 1), np.uint8)
+    load: Callable[[Path], np.ndarray] = lambda p: _load_image(p, size, resize, mode)  # noqa: E731
+    first = load(paths[0])
+    out = np.empty((len(paths), *first.shape), np.uint8)
+    out[0] = first
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        for i, arr in enumerate(pool.map(load, paths[1:]), start=1):
+            if arr.shape != first.shape:
+                raise LbrError(
+                    f"image {paths[i]} decodes to shape {arr.shape}, not {first.shape}; set a size for this dataset."
+                )
+            out[i] = arr
+            if i % 10000 == 0:
+                log.info("decoded %d / %d images", i, len(paths))
+    return out
+
+
+def _list_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def read_imagenette(files: dict, options: dict) -> dict:
+    root = Path(files["root"])
+    size = int(options.get("size", 224))
+    resize = int(options.get("resize") or round(size * 256 / 224))
+    wnids = sorted(p.name for p in (root / "train").iterdir() if p.is_dir())
+    unknown = [w for w in wnids if w not in IMAGENETTE_CLASSES]
+    if unknown:
+        raise LbrError(f"{root}/train has folders {unknown} that are not Imagenette classes; is this Imagenette?")
+    out = {"classes": [IMAGENETTE_CLASSES[w] for w in wnids]}
+    for split, folder in (("train", "train"), ("test", "val")):
+        paths, labels = [], []
+        for i, w in enumerate(wnids):
+            found = _list_images(root / folder / w)
+            paths += found
+            labels += [i] * len(found)
+        log.info("imagenette %s: %d images -> %dx%d", split, len(paths), size, size)
+        out[split] = (load_images(paths, size, resize, "RGB", options.get("threads", 1)), np.asarray(labels))
+    return out
+
+
+def read_tinyimagenet(files: dict, options: dict) -> dict:
+    root = Path(files["root"])
+    wnids = sorted(line.strip() for line in (root / "wnids.txt").read_text().splitlines() if line.strip())
+    words = {}
+    for line in (root / "words.txt").read_text().splitlines():
+        if "\t" in line:
+            wnid, names = line.split("\t", 1)
+            words[wnid] = names.split(",")[0].strip()
+    index = {w: i for i, w in enumerate(wnids)}
+    train_paths, train_labels = [], []
+    for w in wnids:
+        found = _list_images(root / "train" / w / "images")
+        train_paths += found
+        train_labels += [index[w]] * len(found)
+    val_paths, val_labels = [], []
+    for row in csv.reader((root / "val" / "val_annotations.txt").read_text().splitlines(), delimiter="\t"):
+        if len(row) >= 2:
+            if row[1] not in index:
+                raise LbrError(f"val_annotations.txt names class {row[1]} absent from wnids.txt; re-extract the zip.")
+            val_paths.append(root / "val" / "images" / row[0])
+            val_labels.append(index[row[1]])
+    threads = options.get("threads", 1)
+    log.info("tinyimagenet: %d train, %d val images", len(train_paths), len(val_paths))
+    return {
+        "train": (load_images(train_paths, threads=threads), np.asarray(train_labels)),
+        "test": (load_images(val_paths, threads=threads), np.asarray(val_labels)),
+        "classes": [words.get(w, w) for w in wnids],
+    }
+
+
+def _find_one(root: Path, stem: str) -> Path:
+    found = sorted(p for p in root.rglob("*.csv") if p.name.lower().startswith(stem.lower()))
+    if not found:
+        raise LbrError(f"no {stem}*.csv under {root}; the AHCD archive must hold its four CSV files.")
+    return found[0]
+
+
+def read_ahcd(files: dict, options: dict) -> dict:
+    """AHCD CSVs: 1024 values per row, stored column-major (hence the transpose), labels 1..28."""
+    root = Path(files["root"])
+    out = {"classes": list(AHCD_CLASSES)}
+    for split, img, lab in (("train", "csvTrainImages", "csvTrainLabel"), ("test", "csvTestImages", "csvTestLabel")):
+        x = np.loadtxt(_find_one(root, img), delimiter=",", dtype=np.float64, ndmin=2)
+        y = np.loadtxt(_find_one(root, lab), delimiter=",", dtype=np.int64, ndmin=1).reshape(-1)
+        if x.shape[1] != 1024 or len(x) != len(y):
+            raise LbrError(f"AHCD {split} CSVs have shape {x.shape} for {len(y)} labels; expected N x 1024.")
+        x = x.reshape(-1, 32, 32).transpose(0, 2, 1)[..., None]
+        out[split] = (np.clip(x, 0, 255).astype(np.uint8), y - 1)
+    return out
+
+
+def read_npz_pair(train: str, test: str) -> dict:
+    """A user's own data: two .npz files with `x` (N,H,W[,C]) and `y`, optionally `classes`."""
+    out = {}
+    for split, path in (("train", train), ("test", test)):
+        if not Path(path).is_file():
+            raise LbrError(f"custom dataset file {path} does not exist; fix its path under custom_datasets.")
+        with np.load(path, allow_pickle=False) as z:
+            if "x" not in z or "y" not in z:
+                raise LbrError(f"{path} must hold arrays 'x' (N,H,W[,C]) and 'y' (N,); it has {list(z.keys())}.")
+            x, y = z["x"], z["y"]
+            if "classes" in z:
+                out["classes"] = [str(c) for c in z["classes"]]
+        if x.ndim == 3:
+            x = x[..., None]
+        if x.dtype != np.uint8:
+            if x.min() >= 0 and x.max() <= 1:
+                x = np.round(x * 255)
+            x = np.clip(x, 0, 255).astype(np.uint8)
+        out[split] = (x, y.astype(np.int64).reshape(-1))
+    if "classes" not in out:
+        n = int(max(out["train"][1].max(), out["test"][1].max())) + 1
+        out["classes"] = [str(i) for i in range(n)]
+    return out
+
+
+def read_image_folder(root: str, size: int | None, mode: str = "RGB", threads: int = 1) -> dict:
+    """A user's own images: root/{train,test}/<class>/<image>; class names are the folder names."""
+    root_p = Path(root)
+    if not (root_p / "train").is_dir() or not (root_p / "test").is_dir():
+        raise LbrError(f"{root} must contain train/ and test/ folders with one sub-folder per class.")
+    classes = sorted(p.name for p in (root_p / "train").iterdir() if p.is_dir())
+    out = {"classes": classes}
+    for split in ("train", "test"):
+        paths, labels = [], []
+        for i, c in enumerate(classes):
+            folder = root_p / split / c
+            found = _list_images(folder) if folder.is_dir() else []
+            paths += found
+            labels += [i] * len(found)
+        resize = size if size else None
+        out[split] = (load_images(paths, size, resize, mode, threads), np.asarray(labels, dtype=np.int64))
+    return out
+
+
+READERS: dict[str, Callable[[dict, dict], dict]] = {
+    "mnist_idx": read_mnist,
+    "fashion_idx": read_fashion,
+    "cifar10": read_cifar10,
+    "cifar100": read_cifar100,
+    "svhn": read_svhn,
+    "imagenette": read_imagenette,
+    "tinyimagenet": read_tinyimagenet,
+    "ahcd": read_ahcd,
+}

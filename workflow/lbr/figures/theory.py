@@ -1,0 +1,128 @@
+"""Figures of the closed-form theory (Figs. 2, 7, 8), drawn from their tidy tables only."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pandas as pd
+
+import matplotlib.pyplot as plt
+
+from lbr.figures.style import styled
+from lbr.tables.concat import require_columns
+
+FIG2_COLUMNS = ["dataset", "K", "K_frac", "alignment", "alignment_code"]
+FIG7_COLUMNS = ["dataset", "noise", "ratio", "patch", "sigma", "K", "alignment", "impact_pct"]
+FIG8_COLUMNS = ["D", "K", "lam", "step", "loss_gd", "loss_closed_form"]
+TINY = 1e-18
+
+
+def _measure_column(measure: str) -> tuple[str, str, tuple[float, float]]:
+    if measure == "code":
+        return "alignment_code", "task alignment (%) [authors' sqrt variant]", (0, 100)
+    return "alignment", r"task alignment $\rho(K)$ (Eq. 7)", (0, 1)
+
+
+@styled
+def fig2(table: pd.DataFrame, measure: str = "paper", k_max: int = 256):
+    """Alignment vs K: (a) K = 1..k_max, (b) K as a percentage of the input dimension."""
+    require_columns(table, FIG2_COLUMNS, "the Fig. 2 table")
+    col, ylabel, ylim = _measure_column(measure)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for name, part in table.groupby("dataset", sort=False):
+        part = part.sort_values("K")
+        head = part[part["K"] <= k_max]
+        (line,) = axes[0].plot(head["K"], head[col], lw=1.5, label=name)
+        axes[1].plot(100 * part["K_frac"], part[col], lw=1.5, color=line.get_color())
+    axes[0].set(xlabel="latent dimension $K$", ylabel=ylabel, ylim=ylim, xlim=(1, k_max), title="(a)")
+    axes[1].set(xlabel="latent dimension (% of input dimension)", ylim=ylim, xlim=(0, 100), title="(b)")
+    axes[0].legend(ncol=2, frameon=False)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+@styled
+def fig7(table: pd.DataFrame, k_min: int = 32):
+    """Impact of masking (rows: patch sizes; curves: mask ratios) and of Gaussian noise (last row) on alignment."""
+    require_columns(table, FIG7_COLUMNS, "the Fig. 7 table")
+    datasets = list(dict.fromkeys(table["dataset"]))
+    mask = table[table["noise"] == "mask"]
+    gauss = table[table["noise"] == "gaussian"]
+    patches = sorted(mask["patch"].dropna().unique())
+    rows = [("mask", p) for p in patches] + ([("gaussian", None)] if len(gauss) else [])
+    fig, axes = plt.subplots(len(rows), len(datasets), figsize=(3.6 * len(datasets), 2.3 * len(rows)), squeeze=False, sharex="col")
+    ratios = sorted(mask["ratio"].dropna().unique())
+    sigmas = sorted(gauss["sigma"].dropna().unique())
+    cool, viridis = matplotlib.colormaps["cool"], matplotlib.colormaps["viridis"]
+    for j, name in enumerate(datasets):
+        for i, (kind, patch) in enumerate(rows):
+            ax = axes[i, j]
+            if kind == "mask":
+                sel = mask[(mask["dataset"] == name) & (mask["patch"] == patch)]
+                levels, key, cmap, fmt = ratios, "ratio", cool, "p={:g}"
+                title = f"{name}: masking {int(patch)}x{int(patch)} patches"
+            else:
+                sel = gauss[gauss["dataset"] == name]
+                levels, key, cmap, fmt = sigmas, "sigma", viridis, r"$\sigma$={:g}"
+                title = f"{name}: Gaussian noise (Cor. 3.1)"
+            for t, level in enumerate(levels):
+                cur = sel[(sel[key] == level) & (sel["K"] >= k_min)].sort_values("K")
+                color = cmap(t / max(1, len(levels) - 1))
+                ax.plot(cur["K"], cur["impact_pct"], color=color, lw=1.2, alpha=0.85, label=fmt.format(level))
+            ax.axhline(0, color="k", lw=1.5)
+            ax.set_title(title)
+            ax.grid(alpha=0.3)
+            if j == 0:
+                ax.set_ylabel("impact on sup. perf. (%)")
+            if i == len(rows) - 1:
+                ax.set_xlabel("embedding dim. ($K$)")
+            if j == len(datasets) - 1:
+                ax.legend(fontsize=6, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+@styled
+def fig8(table: pd.DataFrame):
+    """Theorem 1 (and Theorem 3) closed form vs gradient descent: the loss gap along training, log scale."""
+    require_columns(table, FIG8_COLUMNS, "the Fig. 8 table")
+    variant = table["variant"] if "variant" in table else pd.Series("supervised", index=table.index)
+    sup = table[variant == "supervised"]
+    if "selected" in sup:
+        sup = sup[sup["selected"].astype(bool)]
+    den = table[variant == "denoising"]
+    combos = list(dict.fromkeys(zip(sup["D"], sup["K"])))
+    lams = sorted(sup["lam"].unique())
+    n_rows = len(combos) + (1 if len(den) else 0)
+    n_cols = max(1, len(lams))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.8 * n_cols, 2.2 * n_rows), squeeze=False)
+    for i, (d, k) in enumerate(combos):
+        for j, lam in enumerate(lams):
+            ax = axes[i, j]
+            cur = sup[(sup["D"] == d) & (sup["K"] == k) & (sup["lam"] == lam)].sort_values("step")
+            gap = (cur["loss_gd"] - cur["loss_closed_form"]).to_numpy()
+            ax.semilogy(cur["step"], np.maximum(gap, TINY), lw=1.2)
+            best = cur["min_gap"].iloc[0] if "min_gap" in cur and len(cur) else np.nanmin(gap)
+            lr = f", lr {cur['lr'].iloc[0]:g}" if "lr" in cur and len(cur) else ""
+            ax.set_title(f"D={d}, K={k}, $\\lambda$={lam:g}{lr}\nmin gap {best:.1e}", fontsize=7)
+            ax.grid(alpha=0.3)
+            if j == 0:
+                ax.set_ylabel("loss(t) - loss*")
+            if i == n_rows - 1:
+                ax.set_xlabel("steps (t)")
+    if len(den):
+        ax = axes[-1, 0]
+        for views, cur in den.groupby("views"):
+            cur = cur.sort_values("step")
+            ax.semilogy(cur["step"], np.maximum((cur["loss_gd"] - cur["loss_closed_form"]).abs(), TINY), lw=1.2, label=f"{int(views)} views")
+        first = den.iloc[0]
+        ax.set_title(f"denoising, $\\sigma$={first['sigma']:g} (D={first['D']}, K={first['K']})", fontsize=7)
+        ax.set(xlabel="sgd steps (t)", ylabel="|loss(t) - loss*|")
+        ax.legend(fontsize=6, frameon=False)
+        ax.grid(alpha=0.3)
+        for ax in axes[-1, 1:]:
+            ax.axis("off")
+    fig.tight_layout()
+    return fig

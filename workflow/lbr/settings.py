@@ -1,0 +1,238 @@
+"""The settings of every kind of job, built in one place: its config section (and the job's wildcards).
+
+One frozen dataclass per kind of job. `from_config(config, wildcards)` is its only constructor: the rule calls
+it for its params, the job's script calls it again when the job starts. Its fields are of two kinds:
+- recipe fields decide what a job computes. `recipe()` returns them and the rule passes them to Snakemake as
+  params, so changing one reruns exactly the jobs that depend on it;
+- runtime fields (RUNTIME) decide how a job runs: device, compile and its mode, evaluation batch size,
+  checkpoint cadence, keeping checkpoints. They are read from config when the job starts and rerun nothing.
+Defaults live only in the schema (workflow/schemas/config.schema.yaml), which fills them into config; no field
+here has a default. No torch import: the workflow evaluates these while it plans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar
+
+from lbr.errors import LbrError
+
+
+class JobSettings:
+    """Shared behaviour of the settings dataclasses below."""
+
+    SECTION: ClassVar[str]
+    RUNTIME: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_config(cls, config: dict, wildcards: Any = None):
+        """The settings of one job: the section's keys, then what `_job_values` derives from wildcards."""
+        section = config[cls.SECTION]
+        job = cls._job_values(section, wildcards)
+        missing = [f.name for f in fields(cls) if f.name not in job and f.name not in section]
+        if missing:
+            raise LbrError(f"config section {cls.SECTION} lacks {missing}; validate it against the schema.")
+        return cls(**{f.name: job[f.name] if f.name in job else section[f.name] for f in fields(cls)})
+
+    @classmethod
+    def _job_values(cls, section: dict, wildcards: Any) -> dict:
+        """Fields that come from the job's wildcards (or differ per job); none by default."""
+        return {}
+
+    def recipe(self) -> dict:
+        """What the job computes: every field but the runtime ones (the rule's params)."""
+        return {k: v for k, v in asdict(self).items() if k not in self.RUNTIME}
+
+
+def wildcard(wildcards: Any, name: str) -> str:
+    """One wildcard of a Snakemake job (attribute access) or of a plain dict (tests, the library)."""
+    return wildcards[name] if isinstance(wildcards, dict) else getattr(wildcards, name)
+
+
+def format_guidance(value: float) -> str:
+    """Path form of a guidance weight: 0 -> '0', 0.01 -> '0.01'."""
+    return f"{float(value):g}"
+
+
+@dataclass(frozen=True)
+class DeviceSettings(JobSettings):
+    """Every job runs on a device (auto: the GPU when one is visible), a runtime choice."""
+
+    RUNTIME = ("device",)
+
+    device: str
+
+
+@dataclass(frozen=True)
+class SpectrumSettings(DeviceSettings):
+    """The eigenbasis of one dataset (config `spectrum`)."""
+
+    SECTION = "spectrum"
+
+    method: str
+    chunk_rows: int
+    chunk_cols: int
+    max_vectors: int | None
+
+
+@dataclass(frozen=True)
+class FilterSettings(DeviceSettings):
+    """Projection of one dataset onto one subspace (config `filter`; the grid itself is `subspaces.Grid`)."""
+
+    SECTION = "filter"
+
+    chunk_rows: int
+
+
+@dataclass(frozen=True)
+class TrainerSettings(DeviceSettings):
+    """What every training job has: its optimisation budget, its seed, and how it runs."""
+
+    RUNTIME = (*DeviceSettings.RUNTIME, "compile", "checkpoint_every")
+
+    seed: int
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    compile: str | bool
+    checkpoint_every: int
+
+
+@dataclass(frozen=True)
+class ClassifierSettings(TrainerSettings):
+    """One classifier of the Fig. 4 grid (config `fig4`; wildcards dataset, arch, aug, seed)."""
+
+    SECTION = "fig4"
+    RUNTIME = (*TrainerSettings.RUNTIME, "compile_mode", "eval_batch_size")
+
+    arch: str
+    aug: bool
+    pct_start: float
+    loss: str
+    width: float
+    eval_every: int
+    compile_mode: str
+    eval_batch_size: int
+
+    @classmethod
+    def _job_values(cls, section, wildcards):
+        return {
+            "arch": wildcard(wildcards, "arch"),
+            "aug": str(wildcard(wildcards, "aug")) == "1",
+            "seed": int(wildcard(wildcards, "seed")),
+            "epochs": int(section["epochs_by_dataset"].get(wildcard(wildcards, "dataset"), section["epochs"])),
+        }
+
+
+@dataclass(frozen=True)
+class DynamicsSettings(TrainerSettings):
+    """One learning-dynamics autoencoder (config `dynamics`; wildcards arch, depth)."""
+
+    SECTION = "dynamics"
+    RUNTIME = (*TrainerSettings.RUNTIME, "measure_batch", "keep_checkpoint")
+
+    arch: str
+    depth: int
+    latent: int
+    measure_images: int | None
+    measure_batch: int
+    keep_checkpoint: bool
+
+    @classmethod
+    def _job_values(cls, section, wildcards):
+        return {"arch": wildcard(wildcards, "arch"), "depth": int(wildcard(wildcards, "depth"))}
+
+
+@dataclass(frozen=True)
+class GuidanceSettings(TrainerSettings):
+    """One guided ResNet autoencoder of Figs. 5-6 (config `guidance`; wildcards latent, guidance, seed).
+
+    The section's grid (dataset, latents, weights, seeds), data (source_size, source_options) and cluster time
+    (runtime) are read by the rules, not by the job. The fields image_size to val_crop are the views: how
+    images become network inputs (training augmentation, validation crop)."""
+
+    SECTION = "guidance"
+    RUNTIME = (*TrainerSettings.RUNTIME, "eval_batch_size", "keep_checkpoint")
+
+    latent: int
+    guidance: float
+    width: int
+    encoder_blocks: tuple[int, ...]
+    decoder_blocks: tuple[int, ...]
+    optimizer: str
+    pct_start: float
+    eval_every: int
+    image_size: int
+    scale: tuple[float, float]
+    ratio: tuple[float, float]
+    flip: float
+    grayscale: float
+    val_crop: float
+    n_reconstructions: int
+    eval_batch_size: int
+    keep_checkpoint: bool
+
+    @classmethod
+    def _job_values(cls, section, wildcards):
+        return {
+            "latent": int(wildcard(wildcards, "latent")),
+            "guidance": float(wildcard(wildcards, "guidance")),
+            "seed": int(wildcard(wildcards, "seed")),
+            **{k: tuple(section[k]) for k in ("encoder_blocks", "decoder_blocks", "scale", "ratio")},
+        }
+
+
+@dataclass(frozen=True)
+class MomentsSettings(DeviceSettings):
+    """The float64 sufficient statistics of a train split behind Figs. 2 and 7 and the noise check (config
+    `closed_form`)."""
+
+    SECTION = "closed_form"
+
+    method: str
+    chunk_rows: int
+    chunk_cols: int
+
+
+@dataclass(frozen=True)
+class AlignmentSettings(DeviceSettings):
+    """Eq. 7 for every K from the statistics, Fig. 2 (config `closed_form`)."""
+
+    SECTION = "closed_form"
+
+    rank_rtol: float
+
+
+@dataclass(frozen=True)
+class DenoisingSettings(AlignmentSettings):
+    """Theorem 3 from the statistics, Fig. 7 and the noise check (config `closed_form`)."""
+
+    jitter: float
+
+
+@dataclass(frozen=True)
+class SupervisedGDSettings(DeviceSettings):
+    """Theorem 1 against Adam on synthetic data for one (D, K) of Fig. 8 (config `fig8`; the rules read dims and
+    latents)."""
+
+    SECTION = "fig8"
+
+    n: int
+    classes: int
+    lams: list[float]
+    lrs: list[float]
+    steps: int
+    select_last: int
+    record_every: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class DenoisingGDSettings(DeviceSettings):
+    """Theorem 3 (Gaussian noise) against SGD on synthetic data, Fig. 8's last row (config `fig8`)."""
+
+    SECTION = "fig8"
+
+    n: int
+    denoising: dict

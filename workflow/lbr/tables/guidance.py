@@ -1,0 +1,76 @@
+"""The tables of Figs. 5-6 from the guided autoencoders' histories: the curves over epochs (fig5.csv) and the
+last validation point of every run (fig6.csv)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from lbr.io import save_csv
+from lbr.training.history import read_history
+
+TABLE_COLUMNS = ["latent", "guidance", "epoch", "split", "recon_loss", "acc_linear", "acc_mlp"]
+EXTRA_COLUMNS = ["dataset", "seed", "acc_linear_macro", "acc_mlp_macro", "ce_linear", "ce_mlp"]
+
+
+def table_rows(history: list[dict], dataset: str, latent: int, guidance: float, seed: int) -> list[dict]:
+    """Tidy rows of one run: split 'train' every epoch (running means under augmentation), 'valid' when evaluated."""
+    base = {"dataset": dataset, "latent": int(latent), "guidance": float(guidance), "seed": int(seed)}
+    rows = []
+    for r in history:
+        epoch = int(r["epoch"])
+        rows.append(
+            base
+            | {
+                "epoch": epoch,
+                "split": "train",
+                "recon_loss": r["train_recon"],
+                "acc_linear": r["train_acc_linear"],
+                "acc_mlp": r["train_acc_mlp"],
+                "acc_linear_macro": math.nan,
+                "acc_mlp_macro": math.nan,
+                "ce_linear": r["train_ce_linear"],
+                "ce_mlp": r["train_ce_mlp"],
+            }
+        )
+        if not math.isnan(r.get("valid_recon", math.nan)):
+            rows.append(
+                base
+                | {
+                    "epoch": epoch,
+                    "split": "valid",
+                    "recon_loss": r["valid_recon"],
+                    "acc_linear": r["valid_acc_linear"],
+                    "acc_mlp": r["valid_acc_mlp"],
+                    "acc_linear_macro": r["valid_acc_linear_macro"],
+                    "acc_mlp_macro": r["valid_acc_mlp_macro"],
+                    "ce_linear": r["valid_ce_linear"],
+                    "ce_mlp": r["valid_ce_mlp"],
+                }
+            )
+    return rows
+
+
+def final_rows(rows: list[dict]) -> list[dict]:
+    """Fig. 6: the last validation row of each (latent, guidance, seed)."""
+    last: dict[tuple, dict] = {}
+    for r in rows:
+        if r["split"] == "valid":
+            key = (r["latent"], r["guidance"], r["seed"])
+            if key not in last or r["epoch"] >= last[key]["epoch"]:
+                last[key] = r
+    return [last[k] for k in sorted(last)]
+
+
+def write_tables(histories: list[str], runs: list[dict], fig5_path: str, fig6_path: str) -> None:
+    """Tidy tables of Figs. 5 and 6 from the runs' histories (`runs` in the same order as `histories`)."""
+    rows = []
+    for path, run in zip(histories, runs, strict=True):
+        rows += table_rows(
+            read_history(path), run["dataset"], int(run["latent"]), float(run["guidance"]), int(run["seed"])
+        )
+    columns = TABLE_COLUMNS + EXTRA_COLUMNS
+    curves = pd.DataFrame(rows, columns=columns).sort_values(["latent", "guidance", "seed", "split", "epoch"])
+    save_csv(curves, fig5_path, float_format="%.8g")
+    save_csv(pd.DataFrame(final_rows(rows), columns=columns), fig6_path, float_format="%.8g")

@@ -1,0 +1,400 @@
+"""Denoising and masked autoencoders in closed form (paper Theorem 3, Eq. 9, Corollary 3.1).
+
+The expected denoising loss E||X - Z^T V^T X~||^2 depends on the noise only through M1 = E[X~] and
+M2 = E[X~ X~^T]; the optimal encoder spans the top-K generalized eigenvectors of (M1 X^T X M1^T, M2).
+Noise models (column-major X, D x N, B = X X^T; images flattened H x W x C):
+
+  none                     M1 = X          M2 = B
+  gaussian(sigma)          M1 = X          M2 = B + N sigma^2 I
+  mask(p, k x k patches)   M1 = (1-p) X    M2 = (1-p)^2 B + p(1-p) blockdiag_patches(B)
+
+Masking zeroes each non-overlapping k x k patch (all channels of its pixels together) with probability p,
+no rescaling, loss on every pixel (the authors' code). Every M1 here is a multiple of X, so
+M1 X^T X M1^T is proportional to B^2.
+
+Numerics. The generalized problem is solved by a Cholesky reduction (M2 + delta I = L L^T, eigenvectors of
+L^{-1} A L^{-T}) in torch float64, on the GPU when one is visible. `jitter` sets delta = jitter * trace(M2)/D:
+M2 is singular when pixels never vary (MNIST borders) or N < D; the default 1e-6 matches the authors'
+Gaussian jitter of 0.001 std added to X. For the alignment sweeps the problem is rotated into the PCA basis
+of B first (B = P diag(s) P^T), where A and, for none/gaussian noise, M2 are exactly diagonal: Corollary 3.1
+then holds to the last bit instead of to round-off.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lbr.errors import LbrError
+from lbr.theory.alignment import Basis, Moments, curves, pca_basis
+
+KINDS = ("none", "gaussian", "mask")
+DEFAULT_JITTER = 1e-6
+
+
+@dataclass(frozen=True)
+class NoiseSpec:
+    """One corruption of the input: none, gaussian (std sigma, in units of the global pixel std) or mask."""
+
+    kind: str = "none"
+    ratio: float = 0.0
+    patch: int = 1
+    sigma: float = 0.0
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise LbrError(f"noise must be one of {', '.join(KINDS)}, not '{self.kind}'.")
+        if self.kind == "mask" and not 0 <= self.ratio < 1:
+            raise LbrError(f"mask ratio must satisfy 0 <= ratio < 1 (1 would mask everything), not {self.ratio}.")
+        if self.kind == "mask" and (int(self.patch) != self.patch or self.patch < 1):
+            raise LbrError(f"mask patch size must be a positive integer, not {self.patch}.")
+        if self.kind == "gaussian" and not (self.sigma >= 0 and math.isfinite(self.sigma)):
+            raise LbrError(f"gaussian sigma must be a finite number >= 0, not {self.sigma}.")
+
+    @classmethod
+    def from_dict(cls, entry: dict) -> NoiseSpec:
+        """{noise: mask, ratio: 0.5, patch: 2} | {noise: gaussian, sigma: 1.0} | {noise: none}."""
+        kind = entry.get("noise", "none")
+        if kind == "mask":
+            return cls("mask", ratio=float(entry.get("ratio", 0.0)), patch=int(entry.get("patch", 1)))
+        if kind == "gaussian":
+            return cls("gaussian", sigma=float(entry.get("sigma", 0.0)))
+        return cls(kind)
+
+    def check_shape(self, shape: tuple[int, int, int]) -> None:
+        h, w, _ = shape
+        if self.kind == "mask" and (h % self.patch or w % self.patch):
+            raise LbrError(f"mask patch size {self.patch} does not divide the {h} x {w} image; pick a divisor.")
+
+    @property
+    def m1_scale(self) -> float:
+        """M1 = m1_scale * X."""
+        return 1.0 - self.ratio if self.kind == "mask" else 1.0
+
+    @property
+    def label(self) -> str:
+        if self.kind == "mask":
+            return f"mask-{self.ratio:g}-patch{self.patch}"
+        if self.kind == "gaussian":
+            return f"gaussian-{self.sigma:g}"
+        return "none"
+
+    def columns(self) -> dict:
+        """The (noise, ratio, patch, sigma) columns of the tidy tables (NaN where not applicable)."""
+        return {
+            "noise": self.kind,
+            "ratio": self.ratio if self.kind == "mask" else np.nan,
+            "patch": self.patch if self.kind == "mask" else np.nan,
+            "sigma": self.sigma if self.kind == "gaussian" else np.nan,
+        }
+
+
+def patch_index(shape: tuple[int, int, int], k: int) -> torch.Tensor:
+    """(n_patches, k*k*C) flat H x W x C indices of the pixels (all channels) of each k x k patch."""
+    h, w, c = shape
+    NoiseSpec("mask", 0.0, k).check_shape(shape)
+    idx = torch.arange(h * w * c).reshape(h // k, k, w // k, k, c)
+    return idx.permute(0, 2, 1, 3, 4).reshape((h // k) * (w // k), k * k * c)
+
+
+def patch_of_pixel(shape: tuple[int, int, int], k: int) -> torch.Tensor:
+    """(D,) patch number of every flat pixel index."""
+    idx = patch_index(shape, k)
+    out = torch.empty(idx.numel(), dtype=torch.int64)
+    out[idx.reshape(-1)] = torch.arange(idx.shape[0]).repeat_interleave(idx.shape[1])
+    return out
+
+
+def _blocks(b: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """(n_patches, m, m) diagonal blocks of b, one per patch."""
+    idx = idx.to(b.device)
+    return b[idx[:, :, None], idx[:, None, :]]
+
+
+def second_moment(b: torch.Tensor, spec: NoiseSpec, shape: tuple[int, int, int], n: int) -> torch.Tensor:
+    """M2 = E[X~ X~^T] (D x D) from B = X X^T of n images, in pixel coordinates."""
+    d = b.shape[0]
+    if d != int(np.prod(shape)):
+        raise LbrError(f"a {d} x {d} moment does not match images of shape {shape}.")
+    spec.check_shape(shape)
+    if spec.kind == "gaussian":
+        return b + n * spec.sigma**2 * torch.eye(d, dtype=b.dtype, device=b.device)
+    if spec.kind == "none" or spec.ratio == 0:
+        return b.clone()
+    p = spec.ratio
+    idx = patch_index(shape, spec.patch).to(b.device)
+    m2 = (1 - p) ** 2 * b
+    m2[idx[:, :, None], idx[:, None, :]] += p * (1 - p) * _blocks(b, idx)
+    return m2
+
+
+def first_moment(x: torch.Tensor, spec: NoiseSpec) -> torch.Tensor:
+    """M1 = E[X~] for images in rows or columns: a multiple of X for every supported noise."""
+    return spec.m1_scale * x
+
+
+def corrupt(
+    rows: torch.Tensor, spec: NoiseSpec, shape: tuple[int, int, int], generator: torch.Generator
+) -> torch.Tensor:
+    """One random corruption of images given as rows (N x D, H x W x C flattening); used to check the moments."""
+    spec.check_shape(shape)
+    if spec.kind == "gaussian":
+        noise = torch.randn(rows.shape, generator=generator, dtype=rows.dtype, device=rows.device)
+        return rows + spec.sigma * noise
+    if spec.kind == "none":
+        return rows.clone()
+    pid = patch_of_pixel(shape, spec.patch).to(rows.device)
+    n_patches = int(pid.max()) + 1
+    keep = torch.rand(rows.shape[0], n_patches, generator=generator, device=rows.device) >= spec.ratio
+    return rows * keep[:, pid].to(rows.dtype)
+
+
+def generalized_eigh(
+    m2: torch.Tensor,
+    a: torch.Tensor | None = None,
+    a_factor: torch.Tensor | None = None,
+    jitter: float = DEFAULT_JITTER,
+    overwrite: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Solve a v = mu m2 v (a = a_factor a_factor^T if given), eigenvalues descending.
+
+    Cholesky reduction: m2 + delta I = L L^T with delta = jitter * trace(m2) / D, then the ordinary symmetric
+    eigenproblem of L^{-1} a L^{-T}; eigenvectors v = L^{-T} w satisfy v^T (m2 + delta I) v = I. Only lower
+    triangles of m2 and a are read; overwrite=True lets the jitter go into m2 itself (no D x D copy).
+    """
+    d = m2.shape[0]
+    delta = jitter * float(m2.diagonal().sum()) / d
+    work = m2 if overwrite else m2.clone()
+    work.diagonal().add_(delta)
+    chol, info = torch.linalg.cholesky_ex(work)
+    del work
+    if int(info) != 0:
+        raise LbrError(
+            f"the noise second moment is not positive definite even with jitter {jitter:g}; raise the jitter."
+        )
+    if a_factor is not None:
+        f = torch.linalg.solve_triangular(chol, a_factor, upper=False)
+        c = f @ f.T
+        del f
+    else:
+        tmp = torch.linalg.solve_triangular(chol, torch.tril(a) + torch.tril(a, -1).T, upper=False)
+        c = torch.linalg.solve_triangular(chol, tmp.T, upper=False)
+        del tmp
+    mu, w = torch.linalg.eigh(c)
+    del c
+    v = torch.linalg.solve_triangular(chol.T, w.flip(1), upper=True)
+    return mu.flip(0), v
+
+
+def optimal_encoder(
+    b: torch.Tensor, spec: NoiseSpec, shape: tuple[int, int, int], n: int, k: int, jitter: float = DEFAULT_JITTER
+) -> torch.Tensor:
+    """Theorem 3 in pixel coordinates: the D x K encoder V minimising the expected denoising loss."""
+    d = b.shape[0]
+    if not 1 <= k <= d:
+        raise LbrError(f"latent dimension K={k} must lie in 1..D={d}.")
+    a = spec.m1_scale**2 * (b @ b)
+    _, v = generalized_eigh(second_moment(b, spec, shape, n), a=a, jitter=jitter)
+    return v[:, :k]
+
+
+def noise_inputs(
+    moments: Moments, specs: list[NoiseSpec], rank_rtol: float, device: torch.device
+) -> tuple[Basis, torch.Tensor]:
+    """The PCA basis and X^T X (on `device`) every noise computation starts from, once each noise is known to
+    fit the images."""
+    for spec in specs:
+        spec.check_shape(moments.shape)
+    if moments.xtx is None:
+        raise LbrError("denoising needs the D x D covariance; set closed_form.method: covariance for this dataset.")
+    return pca_basis(moments, rank_rtol, device), moments.xtx.to(device)
+
+
+def second_moment_in_basis(
+    basis: Basis, b: torch.Tensor, spec: NoiseSpec, shape: tuple[int, int, int], n: int
+) -> torch.Tensor:
+    """P^T M2 P in the PCA basis of B = P diag(s) P^T: diagonal for none and gaussian noise."""
+    if basis.p is None:
+        raise LbrError("denoising needs the D x D covariance; set closed_form.method: covariance for this dataset.")
+    spec.check_shape(shape)
+    s = basis.s.to(b.device)
+    if spec.kind == "gaussian":
+        return torch.diag(s + n * spec.sigma**2)
+    if spec.kind == "none" or spec.ratio == 0:
+        return torch.diag(s)
+    p = spec.ratio
+    idx = patch_index(shape, spec.patch).to(b.device)
+    pg = basis.p.to(b.device)[idx]  # (n_patches, m, D)
+    inner = torch.bmm(_blocks(b, idx), pg)
+    m2 = pg.reshape(-1, pg.shape[-1]).T @ inner.reshape(-1, pg.shape[-1])
+    del pg, inner
+    m2.mul_(p * (1 - p))
+    m2.diagonal().add_((1 - p) ** 2 * s)
+    return m2
+
+
+def feature_basis(
+    basis: Basis, b: torch.Tensor, spec: NoiseSpec, shape: tuple[int, int, int], n: int, jitter: float = DEFAULT_JITTER
+) -> torch.Tensor:
+    """Orthonormal r x r Q whose first K columns span the denoising-optimal features V_K^T X, for every K.
+
+    Coordinates are those of the PCA features U_r (X = U_r diag(s)^{1/2} P_r^T), so the PCA subspace of
+    every K is spanned by the first K unit vectors. QR keeps the nested spans (paper Sec. 6.8).
+    """
+    r, d = basis.rank, basis.d
+    device = b.device
+    m2 = second_moment_in_basis(basis, b, spec, shape, n)
+    factor = torch.zeros(d, r, dtype=torch.float64, device=device)
+    factor[:r, :r] = torch.diag(basis.s[:r].to(device))
+    _, v = generalized_eigh(m2, a_factor=factor, jitter=jitter, overwrite=True)
+    del m2, factor
+    g = basis.s[:r].to(device).sqrt()[:, None] * v[:r, :r]
+    del v
+    q, _ = torch.linalg.qr(g)
+    return q
+
+
+def alignment_under_noise(basis: Basis, q: torch.Tensor) -> dict[str, np.ndarray]:
+    """Eq. 9 for every K = 1..rank: rho of the denoising-optimal features (both variants)."""
+    coords = q.T @ basis.e.to(q.device)
+    return curves(coords.cpu(), basis.yty)
+
+
+def principal_angles(q: torch.Tensor, k_max: int | None = None) -> dict[str, np.ndarray]:
+    """Angles between the denoising-optimal and the PCA feature subspaces of every K = 1..r.
+
+    sin2_sum[K-1] = sum of squared sines of all principal angles at K (exact, every K, O(r^2) in all);
+    bound_deg = arcsin(sqrt(sin2_sum)), an upper bound on the largest angle; max_angle_deg = the largest
+    principal angle itself, exact for K <= k_max (NaN beyond).
+    """
+    r = q.shape[0]
+    inside = q.square().cumsum(0).cumsum(1).diagonal()
+    ks = torch.arange(1, r + 1, dtype=q.dtype, device=q.device)
+    sin2 = (ks - inside).clamp(0, None)
+    bound = torch.rad2deg(torch.asin(sin2.clamp(max=1).sqrt()))
+    exact = torch.full((r,), float("nan"), dtype=q.dtype)
+    k_max = r if k_max is None else min(int(k_max), r)
+    bound_cpu = bound.cpu()
+    for k in range(1, k_max + 1):
+        if k == r or bound_cpu[k - 1] == 0:
+            exact[k - 1] = 0.0
+            continue
+        exact[k - 1] = torch.rad2deg(torch.asin(_largest_sine(q, k).clamp(max=1))).cpu()
+    return {
+        "K": np.arange(1, r + 1),
+        "sin2_sum": sin2.cpu().numpy(),
+        "bound_deg": bound.cpu().numpy(),
+        "max_angle_deg": exact.numpy(),
+    }
+
+
+def _largest_sine(q: torch.Tensor, k: int) -> torch.Tensor:
+    """Sine of the largest principal angle between span(Q[:, :k]) and the first k unit vectors.
+
+    It is the largest singular value of Q[k:, :k]; as Q is orthogonal, sin^2 = 1 - (smallest singular value of
+    Q[:k, :k])^2. The smaller of the two Gram matrices is used; an SVD where the sine is too small for that.
+    """
+    r = q.shape[0]
+    if k <= r - k:
+        lead = q[:k, :k]
+        top = (1 - torch.linalg.eigvalsh(lead.T @ lead)[0]).clamp(min=0).sqrt()
+    else:
+        off = q[:k, k:]
+        top = torch.linalg.eigvalsh(off @ off.T)[-1].clamp(min=0).sqrt()
+    if top < 1e-6:
+        top = torch.linalg.svdvals(q[k:, :k])[0]
+    return top
+
+
+def verdict(angles: dict[str, np.ndarray], tol_deg: float) -> str:
+    """'never' when no K's subspace moves by more than tol_deg (checked on the every-K bound), else 'sometimes'."""
+    return "never" if float(np.max(angles["bound_deg"])) <= tol_deg else "sometimes"
+
+
+def noise_check(
+    basis: Basis,
+    b: torch.Tensor,
+    spec: NoiseSpec,
+    shape: tuple[int, int, int],
+    n: int,
+    k_max: int | str | None = 256,
+    tol_deg: float = 1e-3,
+    jitter: float = DEFAULT_JITTER,
+) -> tuple[dict, pd.DataFrame]:
+    """Label-free test: can this noise ever change what a linear autoencoder keeps? (summary, per-K table).
+
+    k_max: the largest angle is computed exactly for K <= k_max (None or "all": every K).
+    """
+    q = feature_basis(basis, b, spec, shape, n, jitter)
+    ang = principal_angles(q, None if k_max in (None, "all") else int(k_max))
+    exact = ang["max_angle_deg"]
+    finite = np.isfinite(exact)
+    best = int(np.nanargmax(exact)) if finite.any() else 0
+    summary = {
+        **spec.columns(),
+        "max_angle_deg": float(exact[best]) if finite.any() else float("nan"),
+        "K_at_max": best + 1,
+        "k_max": int(finite.sum()),
+        "max_angle_bound_deg": float(np.max(ang["bound_deg"])),
+        "rank": basis.rank,
+        "tol_deg": tol_deg,
+        "verdict": verdict(ang, tol_deg),
+    }
+    table = pd.DataFrame({**spec.columns(), **ang}).astype({"patch": "Int64"})
+    return summary, table
+
+
+def impact_table(
+    basis: Basis,
+    b: torch.Tensor,
+    specs: list[NoiseSpec],
+    shape: tuple[int, int, int],
+    n: int,
+    jitter: float = DEFAULT_JITTER,
+    measure: str = "paper",
+    log=None,
+) -> pd.DataFrame:
+    """Fig. 7 rows: rho under each noise for every K, and its change relative to no noise (percent).
+
+    impact_pct = 100 (rho_T - rho_0) / rho_0 with rho the `measure` ('paper' ratio or authors' 'code'
+    variant); both impacts are kept as impact_pct_paper and impact_pct_code.
+    """
+    base = alignment_under_noise(basis, feature_basis(basis, b, NoiseSpec("none"), shape, n, jitter))
+    frames = []
+    for spec in specs:
+        cur = base if _is_clean(spec) else alignment_under_noise(basis, feature_basis(basis, b, spec, shape, n, jitter))
+        if log is not None:
+            log.info("noise %s done", spec.label)
+        paper = _relative_change(cur["alignment"], base["alignment"])
+        code = _relative_change(cur["alignment_code"], base["alignment_code"])
+        frame = pd.DataFrame(
+            {
+                **spec.columns(),
+                "K": np.arange(1, basis.rank + 1),
+                "alignment": cur["alignment"],
+                "alignment_code": cur["alignment_code"],
+                "impact_pct": paper if measure == "paper" else code,
+                "impact_pct_paper": paper,
+                "impact_pct_code": code,
+            }
+        )
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True).astype({"patch": "Int64"})
+
+
+def _relative_change(new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """100 (new - old) / old, NaN where old is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(old > 0, 100 * (new - old) / np.where(old > 0, old, 1), np.nan)
+
+
+def _is_clean(spec: NoiseSpec) -> bool:
+    return (
+        spec.kind == "none"
+        or (spec.kind == "mask" and spec.ratio == 0)
+        or (spec.kind == "gaussian" and spec.sigma == 0)
+    )

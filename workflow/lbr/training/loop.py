@@ -1,0 +1,249 @@
+"""One resumable training loop for every model of the project (classifiers, autoencoders, guided AEs).
+
+A `Task` owns its data (already on the device) and says how to compute the loss of a batch of indices and
+how to evaluate; `fit` owns everything else: seeded shuffling, optimiser and OneCycle schedule, bf16
+autocast and channels_last on GPU, optional torch.compile, a non-finite-loss stop, one log line per epoch,
+and atomic checkpoints from which a killed or preempted job resumes with identical results (every epoch's
+randomness is derived from (seed, epoch), not from the state of a long-lived generator).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from lbr.errors import LbrError
+from lbr.io import atomic_path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """How `fit` trains (each trainer builds one from its job settings). The RUNTIME fields change how the loop
+    runs, not what it computes: a checkpoint written under other values of them still resumes."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float = 0.0
+    optimizer: str = "adamw"
+    betas: tuple[float, float] = (0.9, 0.999)
+    schedule: str = "onecycle"
+    pct_start: float = 0.3
+    drop_last: bool = True
+    seed: int = 0
+    eval_every: int = 1
+    eval_epochs: tuple[int, ...] = field(default_factory=tuple)
+    amp: bool = True
+    checkpoint_every: int = 0
+    compile: bool = False
+    compile_mode: str = "default"
+    channels_last: bool = True
+
+    RUNTIME = ("checkpoint_every", "compile", "compile_mode", "channels_last")
+
+    @classmethod
+    def of(cls, settings, **overrides) -> LoopConfig:
+        """The loop of a job: every field its settings dataclass shares with LoopConfig, then `overrides`."""
+        names = {f.name for f in fields(cls)}
+        return cls(**({k: v for k, v in asdict(settings).items() if k in names} | overrides))
+
+    def recipe(self) -> dict:
+        """The fields that decide the numbers (what a checkpoint must agree on to be resumed)."""
+        return {k: v for k, v in asdict(self).items() if k not in self.RUNTIME}
+
+
+class Task(Protocol):
+    """What `fit` needs from a training job. Data live on the device inside the task."""
+
+    n_train: int
+
+    def loss(self, model: torch.nn.Module, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor | dict:
+        """Mean loss on the training examples `idx` (random augmentation drawn from `gen`).
+
+        May instead return {"loss": tensor to minimise, name: scalar tensor, ...}: each extra term is
+        averaged over the epoch and logged as `train_<name>` (e.g. loss components, running accuracy).
+        """
+
+    def evaluate(self, model: torch.nn.Module, epoch: int) -> dict:
+        """Metrics after `epoch` (0-based), model in eval mode under no_grad."""
+
+
+def configure_cuda() -> None:
+    """Fast GPU kernels: cuDNN autotuning for the fixed batch shape, TF32 for the float32 matmuls left
+    outside bf16 autocast. (GPU runs are therefore not bitwise reproducible; CPU runs are.)"""
+    torch.backends.cudnn.benchmark = True
+    torch.set_float32_matmul_precision("high")
+
+
+def compile_model(model: torch.nn.Module, cfg: LoopConfig) -> torch.nn.Module:
+    """torch.compile for the fixed training batch shape (drop_last keeps it static); `compile_mode` is
+    torch.compile's mode ('default', 'max-autotune-no-cudagraphs', ...)."""
+    mode = None if cfg.compile_mode == "default" else cfg.compile_mode
+    return torch.compile(model, mode=mode, dynamic=False if cfg.drop_last else None)
+
+
+def epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Generator:
+    """The random stream of one epoch: a function of (seed, epoch) only, so resumed runs match."""
+    return torch.Generator(device=device).manual_seed(seed * 1_000_003 + epoch)
+
+
+def make_optimizer(params, cfg: LoopConfig, device: torch.device | None = None) -> torch.optim.Optimizer:
+    """AdamW / Adam / SGD; on CUDA the fused Adam kernels (one launch per step instead of one per tensor)."""
+    fused = {"fused": True} if device is not None and device.type == "cuda" else {}
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=cfg.betas, **fused)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=cfg.betas, **fused)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay, momentum=0.9, nesterov=True)
+    raise LbrError(f"optimizer must be adamw, adam or sgd, not '{cfg.optimizer}'.")
+
+
+def make_schedule(opt: torch.optim.Optimizer, cfg: LoopConfig, steps_per_epoch: int):
+    if cfg.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=cfg.pct_start
+        )
+    if cfg.schedule == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+    raise LbrError(f"schedule must be onecycle or constant, not '{cfg.schedule}'.")
+
+
+def steps_per_epoch(n: int, cfg: LoopConfig) -> int:
+    steps = n // cfg.batch_size if cfg.drop_last else math.ceil(n / cfg.batch_size)
+    if steps == 0:
+        raise LbrError(f"batch size {cfg.batch_size} exceeds the {n} training examples; lower the batch size.")
+    return steps
+
+
+def _eval_due(cfg: LoopConfig, epoch: int) -> bool:
+    last = epoch == cfg.epochs - 1
+    return last or epoch in cfg.eval_epochs or (cfg.eval_every > 0 and (epoch + 1) % cfg.eval_every == 0)
+
+
+def save_checkpoint(path: str | Path, state: dict) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: str | Path, cfg: LoopConfig) -> dict | None:
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # noqa: BLE001 - any unreadable checkpoint gets the same advice
+        raise LbrError(f"checkpoint {path} is unreadable ({err}); delete it to restart the run.") from err
+    if state.get("recipe") != cfg.recipe():
+        raise LbrError(f"checkpoint {path} was written with different training settings; delete it to restart.")
+    return state
+
+
+def fit(
+    model: torch.nn.Module,
+    task: Task,
+    cfg: LoopConfig,
+    device: torch.device,
+    checkpoint: str | Path | None = None,
+    on_epoch_end: Callable[[torch.nn.Module, int, dict], None] | None = None,
+    parameters=None,
+    stop_after: int | None = None,
+) -> list[dict]:
+    """Train `model` on `task` for cfg.epochs; return the per-epoch history (resumes from `checkpoint`).
+
+    `on_epoch_end(model, epoch, row)` runs after every epoch (e.g. to record dynamics) and may add to `row`.
+    `stop_after` ends the run after that many epochs of this call (simulates preemption in tests).
+    """
+    cuda = device.type == "cuda"
+    if cuda:
+        configure_cuda()
+    model = model.to(device)
+    if cuda and cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    opt = make_optimizer(parameters if parameters is not None else model.parameters(), cfg, device)
+    n_steps = steps_per_epoch(task.n_train, cfg)
+    sched = make_schedule(opt, cfg, n_steps)
+    history: list[dict] = []
+    start = 0
+    if checkpoint is not None and (state := load_checkpoint(checkpoint, cfg)) is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        history, start = state["history"], state["epoch"] + 1
+        log.info("resumed from %s after epoch %d", checkpoint, state["epoch"])
+    step_model = compile_model(model, cfg) if cfg.compile else model
+    autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=cuda and cfg.amp)
+    done_here = 0
+    for epoch in range(start, cfg.epochs):
+        t0 = time.time()
+        gen = epoch_generator(cfg.seed, epoch, device)
+        order = torch.randperm(task.n_train, device=device, generator=gen)
+        model.train()
+        total = torch.zeros((), device=device)
+        terms: dict[str, torch.Tensor] = {}
+        for step in range(n_steps):
+            idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+            with autocast:
+                loss = task.loss(step_model, idx, gen)
+            if isinstance(loss, dict):
+                for name, value in loss.items():
+                    if name != "loss":
+                        terms[name] = terms.get(name, 0.0) + value.detach().float()
+                loss = loss["loss"]
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.detach().float()
+        train_loss = float(total) / n_steps
+        if not math.isfinite(train_loss):
+            raise LbrError(
+                f"the training loss became {train_loss} in epoch {epoch}; lower the learning rate or check "
+                "the input data for NaN/inf values."
+            )
+        row = {"epoch": epoch, "train_loss": train_loss, "lr": sched.get_last_lr()[0], "seconds": time.time() - t0}
+        row |= {f"train_{name}": float(value) / n_steps for name, value in terms.items()}
+        if _eval_due(cfg, epoch):
+            model.eval()
+            with torch.no_grad(), autocast:
+                row |= task.evaluate(step_model, epoch)
+        if on_epoch_end is not None:
+            model.eval()
+            on_epoch_end(model, epoch, row)
+        history.append(row)
+        log.info(
+            "epoch %d/%d %s", epoch + 1, cfg.epochs, " ".join(f"{k}={_fmt(v)}" for k, v in row.items() if k != "epoch")
+        )
+        done_here += 1
+        last = epoch == cfg.epochs - 1
+        preempt = stop_after is not None and done_here >= stop_after
+        if checkpoint is not None and (
+            last or preempt or (cfg.checkpoint_every and (epoch + 1) % cfg.checkpoint_every == 0)
+        ):
+            save_checkpoint(
+                checkpoint,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(),
+                    "epoch": epoch,
+                    "history": history,
+                    "recipe": cfg.recipe(),
+                },
+            )
+        if preempt and not last:
+            break
+    return history
+
+
+def _fmt(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)

@@ -1,0 +1,63 @@
+"""Subspace-filtered datasets -> one classifier per (dataset, arch, side, share, aug, seed) -> fig4 table.
+
+The checkpoint of a running job, checkpoint-<key>.pt next to metrics.json, is deliberately not an output:
+Snakemake deletes the declared outputs of a job before rerunning it, so a declared checkpoint could never
+be resumed from. Undeclared, it survives a kill, a failed attempt (retries) or --rerun-incomplete, and the
+next run of the same job resumes from it; the job removes it once metrics.json and history.csv exist.
+"""
+
+
+localrules:
+    fig4_table,
+
+
+rule train_classifier:
+    input:
+        train="results/filtered/{dataset}/{side}-{level}/train.npy",
+        test="results/filtered/{dataset}/{side}-{level}/test.npy",
+        train_info="results/filtered/{dataset}/{side}-{level}/train.json",
+        test_info="results/filtered/{dataset}/{side}-{level}/test.json",
+        train_labels="results/data/{dataset}/train.npz",
+        test_labels="results/data/{dataset}/test.npz",
+    output:
+        metrics=f"{TRAIN_RUN}/metrics.json",
+        history=f"{TRAIN_RUN}/history.csv",
+    log:
+        "logs/train/{dataset}/{arch}/{side}-{level}/aug{aug}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train/{dataset}/{arch}/{side}-{level}/aug{aug}/seed{seed}.tsv"
+    wildcard_constraints:
+        arch="resnet9|mlp",
+        aug="0|1",
+        seed=r"\d+",
+    retries: 1
+    conda:
+        "../../envs/lbr.yaml"
+    threads: config["fig4"]["threads"]
+    resources:
+        gpu=1,
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
+    params:
+        recipe=recipe(ClassifierSettings),
+    message:
+        "Training {wildcards.arch} on {wildcards.dataset} {wildcards.side}-{wildcards.level} (aug={wildcards.aug}, seed={wildcards.seed})"
+    script:
+        "../scripts/train_classifier.py"
+
+
+rule fig4_table:
+    input:
+        fig4_runs(),
+    output:
+        "results/tables/fig4.csv",
+    log:
+        "logs/tables/fig4.log",
+    conda:
+        "../../envs/lbr.yaml"
+    params:
+        n=len(fig4_runs()),
+    message:
+        "Collecting {params.n} training runs into the Fig. 4 table"
+    script:
+        "../scripts/fig4_table.py"

@@ -1,0 +1,18 @@
+"""Rule train_dynamics: train one autoencoder and record its reconstruction energy per eigen-direction."""
+
+from lbr_script import run
+
+from lbr.data import load_split
+from lbr.device import pick_device
+from lbr.settings import DynamicsSettings
+from lbr.training.dynamics import run as run_dynamics
+
+
+def main(smk):
+    settings = DynamicsSettings.from_config(smk.config, smk.wildcards)
+    x_train, _, _ = load_split(smk.input.train)
+    x_test, _, _ = load_split(smk.input.test)
+    run_dynamics(x_train, x_test, settings, pick_device(settings.device), smk.output.energies, smk.output.history)
+
+
+run(main, snakemake)  # noqa: F821
