@@ -24,8 +24,16 @@ def accuracy_panel(ax, rows: pd.DataFrame, title: str | None = None, legend: boo
     for (side, aug), part in rows.groupby(["side", "aug"], sort=True):
         c = accuracy_curve(part)
         label = f"{side}, {'aug' if aug else 'no aug'}"
-        ax.plot(c["x"], c["acc"], AUG_STYLES.get(int(aug), "-"), color=SIDE_COLORS.get(side, "k"), marker="o",
-                markersize=3, linewidth=1.3, label=label)
+        ax.plot(
+            c["x"],
+            c["acc"],
+            AUG_STYLES.get(int(aug), "-"),
+            color=SIDE_COLORS.get(side, "k"),
+            marker="o",
+            markersize=3,
+            linewidth=1.3,
+            label=label,
+        )
         if (c["hi"] > c["lo"]).any():
             ax.fill_between(c["x"], c["lo"], c["hi"], color=SIDE_COLORS.get(side, "k"), alpha=0.15, linewidth=0)
     if "n_classes" in rows and rows["n_classes"].notna().any():
@@ -70,6 +78,12 @@ def accuracy_vs_variance(table: pd.DataFrame, datasets: list[str] | None = None,
         for h, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, h)
     order = sorted(handles, key=lambda k: (k.split(",")[0] != "top", "no aug" in k))
-    fig.legend([handles[k] for k in order], order, loc="lower center", bbox_to_anchor=(0.5, 1.0),
-               ncol=len(order), frameon=False)
+    fig.legend(
+        [handles[k] for k in order],
+        order,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=len(order),
+        frameon=False,
+    )
     return fig

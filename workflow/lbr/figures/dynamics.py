@@ -110,8 +110,13 @@ def fig3_bands(bands: pd.DataFrame, dataset: str, runs: list[dict]):
         line = main.plot(lam, needed, marker=markers[i % 8], label=run_title(dataset, r["arch"], r["depth"]))[0]
         never = np.isnan(needed)
         if never.any():
-            main.scatter(lam[never], np.full(never.sum(), trained * 1.6), marker=markers[i % 8],
-                         facecolors="none", edgecolors=line.get_color())
+            main.scatter(
+                lam[never],
+                np.full(never.sum(), trained * 1.6),
+                marker=markers[i % 8],
+                facecolors="none",
+                edgecolors=line.get_color(),
+            )
     main.set_xscale("log")
     main.set_yscale("symlog", linthresh=1)
     main.set_ylim(0, trained * 2.5)

@@ -9,6 +9,7 @@ import pandas as pd
 from lbr.figures.images import show, tile
 from lbr.figures.style import styled
 from lbr.settings import format_guidance
+
 HEADS = (("acc_linear", "linear probe"), ("acc_mlp", "MLP probe"))
 
 
@@ -41,13 +42,31 @@ def fig5(curves: pd.DataFrame, recon: list[dict], image_latent: int, n_images: i
         ax_acc = fig.add_subplot(grid[1, col], sharex=ax_loss)
         for (weight, split), part in mean[mean["latent"] == latent].groupby(["guidance", "split"]):
             style = "--" if split == "train" else "-"
-            ax_loss.plot(part["epoch"], part["recon_loss"], style, color=colours[weight], lw=1.2,
-                         label=f"{_label(weight)}, {split}")
+            ax_loss.plot(
+                part["epoch"],
+                part["recon_loss"],
+                style,
+                color=colours[weight],
+                lw=1.2,
+                label=f"{_label(weight)}, {split}",
+            )
             if split == "valid":
-                ax_acc.plot(part["epoch"], 100 * part["acc_linear"], "-", color=colours[weight], lw=1.2,
-                            label=f"{_label(weight)}, linear")
-                ax_acc.plot(part["epoch"], 100 * part["acc_mlp"], ":", color=colours[weight], lw=1.2,
-                            label=f"{_label(weight)}, MLP")
+                ax_acc.plot(
+                    part["epoch"],
+                    100 * part["acc_linear"],
+                    "-",
+                    color=colours[weight],
+                    lw=1.2,
+                    label=f"{_label(weight)}, linear",
+                )
+                ax_acc.plot(
+                    part["epoch"],
+                    100 * part["acc_mlp"],
+                    ":",
+                    color=colours[weight],
+                    lw=1.2,
+                    label=f"{_label(weight)}, MLP",
+                )
         ax_loss.set_title(f"latent {latent}")
         ax_loss.set_yscale("log")
         ax_acc.set_xlabel("epoch")
@@ -90,15 +109,22 @@ def fig6(final: pd.DataFrame):
     colours = _colours(final["guidance"].unique())
     fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.8), sharex=True, sharey=True)
     for ax, (column, name) in zip(axes, HEADS):
-        for (latent, seed), part in final.groupby(["latent", "seed"]):
+        for _, part in final.groupby(["latent", "seed"]):
             part = part.sort_values("guidance")
             ax.plot(part["recon_loss"], 100 * part[column], "-", color="0.75", lw=0.8, zorder=1)
         for weight, part in final.groupby("guidance"):
-            ax.scatter(part["recon_loss"], 100 * part[column], color=colours[weight], s=28, zorder=2,
-                       label=_label(weight))
+            ax.scatter(
+                part["recon_loss"], 100 * part[column], color=colours[weight], s=28, zorder=2, label=_label(weight)
+            )
             for _, r in part.iterrows():
-                ax.annotate(f"{int(r['latent'])}", (r["recon_loss"], 100 * r[column]), textcoords="offset points",
-                            xytext=(4, 3), fontsize=6.5, color=colours[weight])
+                ax.annotate(
+                    f"{int(r['latent'])}",
+                    (r["recon_loss"], 100 * r[column]),
+                    textcoords="offset points",
+                    xytext=(4, 3),
+                    fontsize=6.5,
+                    color=colours[weight],
+                )
         ax.set_title(name)
         ax.set_xlabel("validation reconstruction MSE")
         ax.grid(alpha=0.3)

@@ -30,7 +30,8 @@ def fig1(acc: pd.DataFrame, top: dict, images: np.ndarray, subs: list[Subspace],
     """Accuracy top vs bottom subspace; example images; per-direction learning over epochs."""
     fig = plt.figure(figsize=(6.4, 11))
     grid = fig.add_gridspec(3, 1, height_ratios=[1.0, 0.8, 1.1], hspace=0.45)
-    title = f"{DATASET_LABEL.get(top['dataset'], top['dataset'])} {top['arch']}: features for reconstruction are uninformative"
+    name = DATASET_LABEL.get(top["dataset"], top["dataset"])
+    title = f"{name} {top['arch']}: features for reconstruction are uninformative"
     accuracy_panel(fig.add_subplot(grid[0]), top_rows(acc, top["dataset"], top["arch"], top["aug"]), title, legend=True)
     ax = fig.add_subplot(grid[1])
     show(ax, tile(images, 1 + len(subs)))

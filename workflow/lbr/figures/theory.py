@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-
-import matplotlib.pyplot as plt
 
 from lbr.figures.style import styled
 from lbr.tables.concat import require_columns
@@ -52,7 +51,9 @@ def fig7(table: pd.DataFrame, k_min: int = 32):
     gauss = table[table["noise"] == "gaussian"]
     patches = sorted(mask["patch"].dropna().unique())
     rows = [("mask", p) for p in patches] + ([("gaussian", None)] if len(gauss) else [])
-    fig, axes = plt.subplots(len(rows), len(datasets), figsize=(3.6 * len(datasets), 2.3 * len(rows)), squeeze=False, sharex="col")
+    fig, axes = plt.subplots(
+        len(rows), len(datasets), figsize=(3.6 * len(datasets), 2.3 * len(rows)), squeeze=False, sharex="col"
+    )
     ratios = sorted(mask["ratio"].dropna().unique())
     sigmas = sorted(gauss["sigma"].dropna().unique())
     cool, viridis = matplotlib.colormaps["cool"], matplotlib.colormaps["viridis"]
@@ -116,7 +117,12 @@ def fig8(table: pd.DataFrame):
         ax = axes[-1, 0]
         for views, cur in den.groupby("views"):
             cur = cur.sort_values("step")
-            ax.semilogy(cur["step"], np.maximum((cur["loss_gd"] - cur["loss_closed_form"]).abs(), TINY), lw=1.2, label=f"{int(views)} views")
+            ax.semilogy(
+                cur["step"],
+                np.maximum((cur["loss_gd"] - cur["loss_closed_form"]).abs(), TINY),
+                lw=1.2,
+                label=f"{int(views)} views",
+            )
         first = den.iloc[0]
         ax.set_title(f"denoising, $\\sigma$={first['sigma']:g} (D={first['D']}, K={first['K']})", fontsize=7)
         ax.set(xlabel="sgd steps (t)", ylabel="|loss(t) - loss*|")
