@@ -3,12 +3,14 @@
 Reference (authors' classification_pca.py): per-sample torchvision transforms RandomCrop(H, padding=H/8,
 reflect) + RandomHorizontalFlip on float tensors, through a DataLoader (shuffle, drop_last, workers, pinned
 memory), model on the device, AdamW + OneCycle, autocast. Project: `lbr.training.loop.fit` with
-`lbr.training.classifier.ClassificationTask` (data resident on the device, batched on-device crop/flip, channels_last,
-bf16, fused AdamW, optional torch.compile). Both train ResNet9 on random CIFAR-shaped data; the first epoch
-of each is left out of the rate (worker start-up, cuDNN autotuning, compilation).
+`lbr.training.classifier.ClassificationTask` (data resident on the device, batched on-device crop/flip) under a
+numeric policy: `gpu` = float16 storage, bf16 autocast, channels_last, torch.compile + fused AdamW (what `auto`
+means on a GPU), `gpu-eager` = the same without compile, `float32` = float32 eager (what `auto` means on a CPU).
+Both train ResNet9 on random CIFAR-shaped data; the first epoch of each is left out of the rate (worker
+start-up, cuDNN autotuning, compilation), and its extra time is printed as the first-epoch overhead.
 
     python bench/bench_train.py                                   # GPU: authors' widths, 3 epochs of 50k
-    python bench/bench_train.py --device cpu --width 0.0625 --n-train 1024 --batch-size 128 --epochs 2 --workers 2
+    python bench/bench_train.py --device cpu --width 0.0625 --n-train 1024 --batch-size 128 --epochs 3 --workers 2
 
 Imports only lbr, torch, torchvision and numpy (no Snakemake), so it runs on a bare GPU box.
 """
@@ -31,6 +33,13 @@ from lbr import models  # noqa: E402
 from lbr.device import pick_device  # noqa: E402
 from lbr.training.classifier import ClassificationTask, crop_padding  # noqa: E402
 from lbr.training.loop import LoopConfig, configure_cuda, fit  # noqa: E402
+from lbr.training.policy import FLOAT32_EAGER, Policy  # noqa: E402
+
+POLICIES = {
+    "float32": FLOAT32_EAGER,
+    "gpu-eager": Policy(torch.float16, torch.bfloat16, channels_last=True, compile=False, compile_mode="default"),
+    "gpu": Policy(torch.float16, torch.bfloat16, channels_last=True, compile=True, compile_mode="default"),
+}
 
 
 class PerSampleImages(torch.utils.data.Dataset):
@@ -91,19 +100,18 @@ def reference_loop(x: np.ndarray, y: np.ndarray, args, device: torch.device) -> 
     return times
 
 
-def project_loop(x: np.ndarray, y: np.ndarray, args, device: torch.device, compile_: bool) -> list[float]:
+def project_loop(x: np.ndarray, y: np.ndarray, args, device: torch.device, policy: Policy) -> list[float]:
     """Seconds per epoch of lbr.training.loop.fit on a ClassificationTask (per-epoch times measured by fit)."""
     n_test = min(len(y), 1024)
-    task = ClassificationTask(x, y, x[:n_test], y[:n_test], args.classes, device, aug=True, loss="ce", eval_batch=1024)
+    task = ClassificationTask(x, y, x[:n_test], y[:n_test], args.classes, device, True, "ce", 1024, policy)
     torch.manual_seed(0)
     model = models.build("resnet9", in_shape=task.in_shape, n_classes=args.classes, width=args.width)
+    loop = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": 1e-3, "weight_decay": 1e-3, "eval_every": 0}
     cfg = LoopConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=1e-3,
-        weight_decay=1e-3,
-        eval_every=0,
-        compile=compile_,
+        **loop,
+        autocast=policy.autocast,
+        channels_last=policy.channels_last,
+        compile=policy.compile,
         compile_mode=args.compile_mode,
     )
     history = fit(model, task, cfg, device)
@@ -132,10 +140,10 @@ def main(argv=None) -> None:
         help="DataLoader workers of the reference loop (default: CPUs - 1, at most 15)",
     )
     p.add_argument(
-        "--compile",
-        choices=["auto", "on", "off", "both"],
+        "--policies",
         default="auto",
-        help="torch.compile in the project loop (auto: on for CUDA); both = time eager and compiled",
+        help=f"numeric policies of the project loop, comma-separated among {', '.join(POLICIES)} "
+        "(auto: gpu on a GPU; float32,gpu on a CPU)",
     )
     p.add_argument("--compile-mode", default="default", help="torch.compile mode, e.g. max-autotune-no-cudagraphs")
     p.add_argument(
@@ -165,7 +173,11 @@ def main(argv=None) -> None:
         f"device: {name}; torch {torch.__version__}; ResNet9 width {args.width} ({params / 1e6:.2f}M parameters); "
         f"{args.epochs} epochs x {images} images of {args.size}x{args.size}x3, batch {args.batch_size}"
     )
-    modes = {"auto": [device.type == "cuda"], "on": [True], "off": [False], "both": [False, True]}[args.compile]
+    policies = (
+        args.policies.split(",")
+        if args.policies != "auto"
+        else (["gpu"] if device.type == "cuda" else ["float32", "gpu"])
+    )
     results = {}
     if not args.skip_reference:
         t = reference_loop(x.astype(np.float32), y, args, device)
@@ -174,9 +186,9 @@ def main(argv=None) -> None:
             f"reference (DataLoader, {args.workers} workers, per-sample transforms): "
             f"{results['reference']:,.0f} images/s; epochs {', '.join(f'{s:.2f}' for s in t)} s"
         )
-    for c in modes:
-        t = project_loop(x, y, args, device, c)
-        key = "project" + (" + compile" if c else "")
+    for name in policies:
+        t = project_loop(x, y, args, device, POLICIES[name])
+        key = f"project, {name} policy"
         results[key] = rate(t, images)
         warm = t[0] - (sum(t[1:]) / len(t[1:]) if len(t) > 1 else 0.0)
         print(

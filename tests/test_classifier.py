@@ -15,6 +15,7 @@ from lbr.io import save_json
 from lbr.settings import ClassifierSettings
 from lbr.training.classifier import ClassificationTask, accuracy_metrics, train_classifier
 from lbr.training.loop import LoopConfig, fit
+from lbr.training.policy import FLOAT32_EAGER
 
 from conftest import job_settings
 
@@ -38,7 +39,7 @@ def data():
 def _fit(data, arch, loss, aug, epochs=4, width=0.25, lr=3e-3, batch_size=50):
     xtr, ytr, xte, yte = data
     torch.manual_seed(0)
-    task = ClassificationTask(xtr, ytr, xte, yte, 10, CPU, aug=aug, loss=loss, eval_batch=1024)
+    task = ClassificationTask(xtr, ytr, xte, yte, 10, CPU, aug=aug, loss=loss, eval_batch=1024, policy=FLOAT32_EAGER)
     model = models.build(arch, in_shape=task.in_shape, n_classes=10, width=width)
     return fit(model, task, LoopConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=1e-3), CPU)
 
@@ -60,15 +61,21 @@ def test_losses_equal_their_definitions():
     g = torch.Generator().manual_seed(0)
     logits, y = torch.randn(6, 4, generator=g), torch.tensor([0, 3, 1, 1, 2, 0])
     x = np.zeros((6, 2, 2, 1), np.float16)
-    ce = ClassificationTask(x, y.numpy(), x, y.numpy(), 4, CPU, aug=False, loss="ce", eval_batch=8)
-    mse = ClassificationTask(x, y.numpy(), x, y.numpy(), 4, CPU, aug=False, loss="mse_onehot", eval_batch=8)
+    ce = ClassificationTask(
+        x, y.numpy(), x, y.numpy(), 4, CPU, aug=False, loss="ce", eval_batch=8, policy=FLOAT32_EAGER
+    )
+    mse = ClassificationTask(
+        x, y.numpy(), x, y.numpy(), 4, CPU, aug=False, loss="mse_onehot", eval_batch=8, policy=FLOAT32_EAGER
+    )
     nll = -(logits.exp() / logits.exp().sum(1, keepdim=True))[torch.arange(6), y].log().mean()
     onehot = torch.eye(4)[y]
     assert torch.allclose(ce.objective(logits, y), nll, atol=1e-6)
     assert torch.allclose(mse.objective(logits, mse.targets), ((logits - onehot) ** 2).mean(), atol=1e-6)
     assert torch.allclose(mse.objective(logits, mse.targets, "sum"), ((logits - onehot) ** 2).mean(1).sum(), atol=1e-5)
     with pytest.raises(LbrError, match="loss must be one of"):
-        ClassificationTask(x, y.numpy(), x, y.numpy(), 4, CPU, aug=False, loss="hinge", eval_batch=8)
+        ClassificationTask(
+            x, y.numpy(), x, y.numpy(), 4, CPU, aug=False, loss="hinge", eval_batch=8, policy=FLOAT32_EAGER
+        )
 
 
 def test_accuracy_metrics_micro_and_macro():
@@ -80,7 +87,7 @@ def test_accuracy_metrics_micro_and_macro():
 
 def test_evaluation_counts_match_a_direct_computation(data):
     xtr, ytr, xte, yte = data
-    task = ClassificationTask(xtr, ytr, xte, yte, 10, CPU, aug=False, loss="ce", eval_batch=64)
+    task = ClassificationTask(xtr, ytr, xte, yte, 10, CPU, aug=False, loss="ce", eval_batch=64, policy=FLOAT32_EAGER)
     model = models.build("mlp", in_shape=task.in_shape, n_classes=10, width=0.25).eval()
     with torch.no_grad():
         m = task.evaluate(model, 0)

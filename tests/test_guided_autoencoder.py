@@ -9,6 +9,7 @@ from lbr.errors import LbrError
 from lbr.models import GuidedAutoencoder
 from lbr.settings import GuidanceSettings
 from lbr.training.guidance import GuidanceTask
+from lbr.training.policy import FLOAT32_EAGER
 
 from conftest import job_settings
 
@@ -52,7 +53,7 @@ def _task_and_batch(guidance, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8)
     y = np.arange(16) % 4
-    task = GuidanceTask((x, y), (x[:8], y[:8]), 4, guidance, VIEWS, torch.device("cpu"), 256)
+    task = GuidanceTask((x, y), (x[:8], y[:8]), 4, guidance, VIEWS, torch.device("cpu"), 256, FLOAT32_EAGER)
     batch = task.train_batch(torch.arange(16), torch.Generator().manual_seed(seed))
     return task, batch, task.y
 

@@ -86,16 +86,22 @@ class FilterSettings(DeviceSettings):
 
 @dataclass(frozen=True)
 class TrainerSettings(DeviceSettings):
-    """What every training job has: its optimisation budget, its seed, and how it runs."""
+    """What every training job has: its optimisation budget, its seed, its numeric policy (`storage` of the
+    resident images and `autocast` change the numbers; `channels_last` and `compile` only the speed; see
+    `lbr.training.policy`) and its checkpoint cadence."""
 
-    RUNTIME = (*DeviceSettings.RUNTIME, "compile", "checkpoint_every")
+    RUNTIME = (*DeviceSettings.RUNTIME, "channels_last", "compile", "compile_mode", "checkpoint_every")
 
     seed: int
     epochs: int
     batch_size: int
     lr: float
     weight_decay: float
+    storage: str
+    autocast: str | bool
+    channels_last: str | bool
     compile: str | bool
+    compile_mode: str
     checkpoint_every: int
 
 
@@ -104,7 +110,7 @@ class ClassifierSettings(TrainerSettings):
     """One classifier of the Fig. 4 grid (config `fig4`; wildcards dataset, arch, aug, seed)."""
 
     SECTION = "fig4"
-    RUNTIME = (*TrainerSettings.RUNTIME, "compile_mode", "eval_batch_size")
+    RUNTIME = (*TrainerSettings.RUNTIME, "eval_batch_size")
 
     arch: str
     aug: bool
@@ -112,7 +118,6 @@ class ClassifierSettings(TrainerSettings):
     loss: str
     width: float
     eval_every: int
-    compile_mode: str
     eval_batch_size: int
 
     @classmethod

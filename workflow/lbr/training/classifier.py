@@ -1,6 +1,7 @@
 """Supervised classification on subspace-filtered images (paper Figs. 1-top and 4), on the shared loop.
 
-The whole dataset is moved to the device once (float16 on GPU, float32 on CPU) and every batch is a gather
+The whole dataset is moved to the device once, in the storage dtype and layout of the job's numeric policy
+(`lbr.training.policy`: float16 channels_last on a GPU, float32 on a CPU by default), and every batch is a gather
 of indices, with the authors' augmentation (reflect-padded random crop + horizontal flip) done on the device
 for the whole batch: no DataLoader, no per-sample Python. Evaluation is top-1 accuracy on the test split
 (plus the macro average, torchmetrics' default that the authors logged).
@@ -26,6 +27,7 @@ from lbr.settings import ClassifierSettings
 from lbr.training.crop_flip import crop_flip
 from lbr.training.history import write_history
 from lbr.training.loop import LoopConfig, fit
+from lbr.training.policy import Policy, resolve
 
 log = logging.getLogger(__name__)
 LOSSES = ("ce", "mse_onehot")
@@ -37,15 +39,13 @@ def crop_padding(height: int) -> int:
     return max(1, height // 8)
 
 
-def to_device_images(x: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
-    """N x H x W x C array -> N x C x H x W tensor on `device`: float16 in channels_last layout on GPU (no copy
-    beyond the transfer), float32 contiguous on CPU (exact arithmetic for tests)."""
+def to_device_images(x: np.ndarray | torch.Tensor, device: torch.device, policy: Policy) -> torch.Tensor:
+    """N x H x W x C array -> N x C x H x W tensor on `device` in the policy's storage dtype and layout (the
+    channels_last layout is the N x H x W x C memory itself: no copy beyond the transfer)."""
     t = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.array(x))
     if t.ndim != 4:
         raise LbrError(f"images must be N x H x W x C, got shape {tuple(t.shape)}.")
-    if device.type == "cuda":
-        return t.to(device=device, dtype=torch.float16, non_blocking=False).permute(0, 3, 1, 2)
-    return t.to(device=device, dtype=torch.float32).permute(0, 3, 1, 2).contiguous()
+    return policy.layout(policy.store(t.to(device)).permute(0, 3, 1, 2))
 
 
 class ClassificationTask:
@@ -62,12 +62,14 @@ class ClassificationTask:
         aug: bool,
         loss: str,
         eval_batch: int,
+        policy: Policy,
     ):
         if loss not in LOSSES:
             raise LbrError(f"classification loss must be one of {', '.join(LOSSES)}, not '{loss}'.")
         self.device, self.aug, self.loss_name, self.n_classes = device, bool(aug), loss, int(n_classes)
-        self.x = to_device_images(x_train, device)
-        self.x_test = to_device_images(x_test, device)
+        self.policy = policy
+        self.x = to_device_images(x_train, device, policy)
+        self.x_test = to_device_images(x_test, device, policy)
         for name, t in (("train", self.x), ("test", self.x_test)):
             if not bool(torch.isfinite(t).all()):
                 raise LbrError(
@@ -86,12 +88,12 @@ class ClassificationTask:
         self.in_shape = tuple(self.x.shape[1:])
 
     def batch(self, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        """Training images `idx`, augmented when aug is on, float32 in the layout of the resident data."""
+        """Training images `idx`, augmented when aug is on (in the storage dtype: crops move values, never round
+        them), as float32 in the policy's layout."""
         x = self.x[idx]
         if self.aug:
             x = crop_flip(x, self.pad, gen)
-        x = x.float()
-        return x.contiguous(memory_format=torch.channels_last) if self.device.type == "cuda" else x
+        return self.policy.layout(x.float())
 
     def objective(self, logits: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
         logits = logits.float()
@@ -104,19 +106,14 @@ class ClassificationTask:
         return self.objective(model(self.batch(idx, gen)), self.targets[idx])
 
     def evaluate(self, model: torch.nn.Module, epoch: int) -> dict:
-        """Test top-1 accuracy, macro accuracy and loss; eager model (a compiled one would recompile for new
-        shapes), one host sync at the end."""
-        model = getattr(model, "_orig_mod", model)
+        """Test top-1 accuracy, macro accuracy and loss, with one host sync at the end."""
         c = self.n_classes
         confusion = torch.zeros(c * c, dtype=torch.int64, device=self.device)
         total = torch.zeros((), dtype=torch.float64, device=self.device)
         targets = F.one_hot(self.y_test, c).float() if self.loss_name == "mse_onehot" else self.y_test
         for start in range(0, len(self.y_test), self.eval_batch):
             sl = slice(start, start + self.eval_batch)
-            x = self.x_test[sl].float()
-            if self.device.type == "cuda":
-                x = x.contiguous(memory_format=torch.channels_last)
-            logits = model(x)
+            logits = model(self.policy.layout(self.x_test[sl].float()))
             total += self.objective(logits, targets[sl], reduction="sum").double()
             cell = self.y_test[sl] * c + logits.argmax(1)
             confusion.scatter_add_(0, cell, torch.ones_like(cell))  # bincount would sync with the host
@@ -184,20 +181,20 @@ def train_classifier(
             f"filtered images ({len(x_train)} train, {len(x_test)} test) and labels ({len(y_train)}, {len(y_test)}) "
             "differ in number; rebuild the filtered dataset."
         )
+    policy = resolve(settings, device, fast_storage="float16")
+    s = settings
     task = ClassificationTask(
-        x_train, y_train, x_test, y_test, len(classes), device, settings.aug, settings.loss, settings.eval_batch_size
+        x_train, y_train, x_test, y_test, len(classes), device, s.aug, s.loss, s.eval_batch_size, policy
     )
     del x_train, x_test
     model = models.build(settings.arch, in_shape=task.in_shape, n_classes=len(classes), width=settings.width)
-    compile_ = device.type == "cuda" if settings.compile == "auto" else bool(settings.compile)
-    cfg = LoopConfig.of(settings, compile=compile_)
-    if cfg.compile:
-        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(Path(".cache/torchinductor").resolve()))
+    cfg = LoopConfig.of(settings, policy)
     out_dir = Path(out_metrics).parent
     key = run_key(
         {
             "settings": settings.recipe(),
             "loop": cfg.recipe(),
+            "storage": policy.record()["storage"],
             "info": info,
             "shape": task.in_shape,
             "n_train": task.n_train,
@@ -218,7 +215,8 @@ def train_classifier(
         f"{len(y_test)} test images of shape {task.in_shape}, {len(classes)} classes, aug={settings.aug:d}, "
         f"loss={settings.loss}"
     )
-    history = fit(model, task, cfg, device, checkpoint=ckpt, stop_after=stop_after)
+    stats: dict = {}
+    history = fit(model, task, cfg, device, checkpoint=ckpt, stop_after=stop_after, stats=stats)
     if len(history) < cfg.epochs:
         raise LbrError(
             f"training stopped after epoch {len(history)} of {cfg.epochs} ({STOP_ENV}, a preemption drill); "
@@ -236,7 +234,7 @@ def train_classifier(
         "batch_size": cfg.batch_size,
         "lr": cfg.lr,
         "weight_decay": cfg.weight_decay,
-        "compile": cfg.compile,
+        **policy.record(),
         "n_params": n_params,
         "n_train": task.n_train,
         "n_test": len(y_test),
@@ -248,6 +246,7 @@ def train_classifier(
         "train_loss": last["train_loss"],
         "train_seconds": sum(r["seconds"] for r in history),
         "images_per_s": rate,
+        **stats,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "side": info.get("side", meta.get("side")),
         "level": info.get("level", meta.get("level")),

@@ -7,6 +7,7 @@ written atomically after each measurement; both are removed once the final resul
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ from lbr.spectral import direction_energy as dyn
 from lbr.spectral.accumulate import chunks
 from lbr.training.history import write_history
 from lbr.training.loop import LoopConfig, fit
+from lbr.training.policy import Policy, resolve
 
 log = logging.getLogger(__name__)
 
@@ -31,37 +33,53 @@ INIT_EPOCH = -1
 
 
 class ReconstructionTask:
-    """MSE between images in [0, 1] and their reconstructions; uint8 N x H x W x C images live on the device."""
+    """MSE between images in [0, 1] and their reconstructions; the N x H x W x C images live on the device as the
+    policy stores them (uint8 pixels, or pixels / 255 in float16 or float32)."""
 
-    def __init__(self, train: torch.Tensor, test: torch.Tensor, eval_batch: int):
-        self.train, self.test, self.eval_batch = train, test, eval_batch
+    def __init__(self, train: torch.Tensor, test: torch.Tensor, eval_batch: int, policy: Policy):
+        self.train, self.test = policy.store(train, 255.0), policy.store(test, 255.0)
+        self.eval_batch, self.policy = eval_batch, policy
         self.n_train = len(train)
 
+    def inputs(self, images: torch.Tensor) -> torch.Tensor:
+        """Stored images -> float32 N x C x H x W in [0, 1], in the policy's layout."""
+        return self.policy.layout(dyn.model_input(images))
+
     def loss(self, model, idx, gen):
-        x = dyn.model_input(self.train[idx])
+        x = self.inputs(self.train[idx])
         return F.mse_loss(model(x).float(), x)
 
     def evaluate(self, model, epoch):
         total = 0.0
         for sl in chunks(len(self.test), self.eval_batch):
-            x = dyn.model_input(self.test[sl])
+            x = self.inputs(self.test[sl])
             total += float(F.mse_loss(model(x).float(), x, reduction="sum"))
         return {"test_mse": total / self.test[0].numel() / len(self.test)}
 
 
 class EnergyRecorder:
-    """`on_epoch_end` callback: measures the direction energies at chosen epochs and keeps them in a sidecar."""
+    """`on_epoch_end` callback: measures the direction energies at chosen epochs and keeps them in a sidecar.
 
-    def __init__(self, images: torch.Tensor, vectors: torch.Tensor, epochs: set[int], batch: int, sidecar: Path):
+    The measured images are the exact pixels; the model runs under the job's autocast, as in training, and its
+    reconstructions are projected in float32."""
+
+    def __init__(self, images, vectors, epochs: set[int], batch: int, sidecar: Path, policy: Policy, device):
         self.images, self.vectors, self.epochs, self.batch, self.sidecar = images, vectors, epochs, batch, sidecar
+        self.policy, self.device = policy, device
         self.records: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         if sidecar.exists():
             with np.load(sidecar, allow_pickle=False) as z:
                 self.records = {int(e): (z["energy"][i], z["error"][i]) for i, e in enumerate(z["epochs"])}
 
+    def reconstruct(self, model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        with self.policy.autocast_context(self.device):
+            return model(self.policy.layout(dyn.model_input(batch))).float()
+
     def measure(self, model: torch.nn.Module, epoch: int) -> float:
         model.eval()
-        energy, error = dyn.direction_energy(lambda b: model(dyn.model_input(b)), self.images, self.vectors, self.batch)
+        energy, error = dyn.direction_energy(
+            lambda b: self.reconstruct(model, b), self.images, self.vectors, self.batch
+        )
         self.records[epoch] = (energy, error)
         epochs = sorted(self.records)
         save_npz(
@@ -120,18 +138,15 @@ def run(
     model = build_autoencoder(settings.arch, (c, h, w), settings.latent, settings.depth).to(device)
     n_params = sum(p.numel() for p in model.parameters())
     log.info(f"{settings.arch} depth {settings.depth} latent {settings.latent}: {n_params} parameters")
-    recorder = EnergyRecorder(images, vectors, set(range(settings.epochs)), settings.measure_batch, sidecar)
+    policy = resolve(settings, device, fast_storage="uint8")
+    epochs = set(range(settings.epochs))
+    recorder = EnergyRecorder(images, vectors, epochs, settings.measure_batch, sidecar, policy, device)
     if INIT_EPOCH not in recorder.records:
         recorder.measure(model, INIT_EPOCH)
-    history = fit(
-        model,
-        ReconstructionTask(train, test, settings.measure_batch),
-        LoopConfig.of(settings),
-        device,
-        checkpoint=checkpoint,
-        on_epoch_end=recorder,
-        stop_after=stop_after,
-    )
+    task = ReconstructionTask(train, test, settings.measure_batch, policy)
+    stats: dict = {}
+    cfg = LoopConfig.of(settings, policy)
+    history = fit(model, task, cfg, device, checkpoint, recorder, stop_after=stop_after, stats=stats)
     if len(history) < settings.epochs:
         return None
     epochs = sorted(recorder.records)
@@ -140,17 +155,16 @@ def run(
         "eigenvalues": eigenvalues.cpu().numpy(),
         "energy": np.stack([recorder.records[e][0] for e in epochs]),
         "error": np.stack([recorder.records[e][1] for e in epochs]),
+        "arch": np.asarray(settings.arch),
+        "depth": np.int64(settings.depth),
+        "latent": np.int64(settings.latent),
+        "n_images": np.int64(len(images)),
+        "image_shape": np.asarray(x_train.shape[1:]),
+        "trained_epochs": np.int64(settings.epochs),
+        "policy": np.asarray(json.dumps(policy.record())),
+        **{k: np.float64(v) for k, v in stats.items()},
     }
-    save_npz(
-        out_energies,
-        **result,
-        arch=np.asarray(settings.arch),
-        depth=np.int64(settings.depth),
-        latent=np.int64(settings.latent),
-        n_images=np.int64(len(images)),
-        image_shape=np.asarray(x_train.shape[1:]),
-        trained_epochs=np.int64(settings.epochs),
-    )
+    save_npz(out_energies, **result)
     write_history(out_history, history)
     if not settings.keep_checkpoint:
         checkpoint.unlink(missing_ok=True)

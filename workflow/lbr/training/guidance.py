@@ -26,13 +26,15 @@ from lbr.settings import GuidanceSettings
 from lbr.training import resized_views as aug
 from lbr.training.history import write_history
 from lbr.training.loop import LoopConfig, fit
+from lbr.training.policy import Policy, resolve
 
 log = logging.getLogger(__name__)
 
 
 class GuidanceTask:
-    """Data on the device (uint8 N x C x H x W) and the loss / evaluation of one guided autoencoder; `views`
-    (the settings' image_size, scale, ratio, flip, grayscale, val_crop) turns images into network inputs."""
+    """Data on the device (N x C x H x W, as the policy stores them: uint8 pixels or pixels / 255) and the loss
+    / evaluation of one guided autoencoder; `views` (the settings' image_size, scale, ratio, flip, grayscale,
+    val_crop) turns images into network inputs."""
 
     def __init__(
         self,
@@ -43,9 +45,10 @@ class GuidanceTask:
         views: GuidanceSettings,
         device: torch.device,
         eval_batch_size: int,
+        policy: Policy,
     ):
         latent_grid(views.image_size)
-        self.device = device
+        self.device, self.policy = device, policy
         self.x, self.y = self._to_device(*train)
         self.vx, self.vy = self._to_device(*valid)
         self.n_train = len(self.y)
@@ -54,23 +57,23 @@ class GuidanceTask:
         self.views = views
         self.size = (views.image_size, views.image_size)
         self.eval_batch_size = eval_batch_size
-        self.channels_last = device.type == "cuda"
 
     def _to_device(self, x: np.ndarray, y: np.ndarray):
-        x = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).to(self.device)
-        return x, torch.from_numpy(np.asarray(y, np.int64)).to(self.device)
+        x = self.policy.store(torch.from_numpy(np.ascontiguousarray(x)).to(self.device), 255.0)
+        return x.permute(0, 3, 1, 2), torch.from_numpy(np.asarray(y, np.int64)).to(self.device)
 
-    def _ready(self, x: torch.Tensor) -> torch.Tensor:
-        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+    @staticmethod
+    def _pixels(x: torch.Tensor) -> torch.Tensor:
+        """Stored images -> float32 in [0, 1]."""
+        return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
 
     def train_batch(self, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         v = self.views
-        x = self.x[idx].float().div_(255.0)
-        return self._ready(aug.train_view(x, self.size, gen, v.scale, v.ratio, v.flip, v.grayscale))
+        x = aug.train_view(self._pixels(self.x[idx]), self.size, gen, v.scale, v.ratio, v.flip, v.grayscale)
+        return self.policy.layout(x)
 
-    def valid_batch(self, start: int, stop: int) -> torch.Tensor:
-        x = self.vx[start:stop].float().div_(255.0)
-        return self._ready(aug.center_view(x, self.size, self.views.val_crop))
+    def valid_view(self, stored: torch.Tensor) -> torch.Tensor:
+        return self.policy.layout(aug.center_view(self._pixels(stored), self.size, self.views.val_crop))
 
     def losses(self, model, x: torch.Tensor, y: torch.Tensor) -> dict:
         recon, _, logits_linear, logits_mlp = model(x)
@@ -97,7 +100,7 @@ class GuidanceTask:
         preds = []
         for start in range(0, n, self.eval_batch_size):
             stop = min(start + self.eval_batch_size, n)
-            x, y = self.valid_batch(start, stop), self.vy[start:stop]
+            x, y = self.valid_view(self.vx[start:stop]), self.vy[start:stop]
             recon, _, logits_linear, logits_mlp = model(x)
             sq_err += ((recon.float() - x.float()) ** 2).sum(dtype=torch.float64)
             ce[0] += F.cross_entropy(logits_linear.float(), y, reduction="sum").double()
@@ -115,7 +118,7 @@ class GuidanceTask:
         """Validation inputs and their reconstructions as uint8 N x H x W x C (for the figure)."""
         model.eval()
         idx = torch.as_tensor(indices, device=self.device)
-        x = self._ready(aug.center_view(self.vx[idx].float().div_(255.0), self.size, self.views.val_crop))
+        x = self.valid_view(self.vx[idx])
         recon = model(x)[0].float()
         to_u8 = lambda t: (t.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()  # noqa: E731
         return {"x": to_u8(x), "recon": to_u8(recon), "y": self.vy[idx].cpu().numpy(), "index": np.asarray(indices)}
@@ -155,20 +158,22 @@ def run_experiment(
     x_va, y_va, classes_va = load_split(valid_path)
     if classes != classes_va:
         raise LbrError(f"{train_path} and {valid_path} list different classes; prepare both splits together.")
-    cfg = LoopConfig.of(s)
+    policy = resolve(s, device, fast_storage="uint8")
+    cfg = LoopConfig.of(s, policy)
     if x_tr.shape[1] < 8 or x_tr.shape[2] < 8:
         raise LbrError(f"images of {train_path} are {x_tr.shape[1]}x{x_tr.shape[2]}; the crops need at least 8x8.")
     seed_everything(cfg.seed)
     model = GuidedAutoencoder(
         s.latent, len(classes), s.image_size, s.width, x_tr.shape[3], s.guidance, s.encoder_blocks, s.decoder_blocks
     )
-    task = GuidanceTask((x_tr, y_tr), (x_va, y_va), len(classes), s.guidance, s, device, s.eval_batch_size)
+    task = GuidanceTask((x_tr, y_tr), (x_va, y_va), len(classes), s.guidance, s, device, s.eval_batch_size, policy)
     n_params = sum(p.numel() for p in model.parameters())
     log.info(
         f"guided AE: L={s.latent} guidance={s.guidance} seed={s.seed}, {len(y_tr)} train / {len(y_va)} valid images "
         f"{x_tr.shape[1:3]} -> {s.image_size} px, {n_params / 1e6:.1f}M parameters, {device}"
     )
-    history = fit(model, task, cfg, device, checkpoint=checkpoint, stop_after=stop_after)
+    stats: dict = {}
+    history = fit(model, task, cfg, device, checkpoint=checkpoint, stop_after=stop_after, stats=stats)
     if len(history) < cfg.epochs:
         return None
     rec = task.reconstructions(model, recon_indices(len(y_va), s.n_reconstructions))
@@ -185,6 +190,8 @@ def run_experiment(
         "device": str(device),
         "seconds_per_epoch": float(np.mean([r["seconds"] for r in history])),
         "train_recon": history[-1]["train_recon"],
+        **policy.record(),
+        **stats,
         **{k: v for k, v in final.items() if k.startswith("valid_")},
     }
     write_history(outputs["history"], history)

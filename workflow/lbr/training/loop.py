@@ -1,16 +1,19 @@
 """One resumable training loop for every model of the project (classifiers, autoencoders, guided AEs).
 
 A `Task` owns its data (already on the device) and says how to compute the loss of a batch of indices and
-how to evaluate; `fit` owns everything else: seeded shuffling, optimiser and OneCycle schedule, bf16
-autocast and channels_last on GPU, optional torch.compile, a non-finite-loss stop, one log line per epoch,
-and atomic checkpoints from which a killed or preempted job resumes with identical results (every epoch's
-randomness is derived from (seed, epoch), not from the state of a long-lived generator).
+how to evaluate; `fit` owns everything else: seeded shuffling, optimiser and OneCycle schedule, the numeric
+policy (bf16 autocast, channels_last, torch.compile with the fused optimizer; the same on a CPU and a GPU),
+a non-finite-loss stop, one log line per epoch, and atomic checkpoints from which a killed or preempted job
+resumes with identical results (every epoch's randomness is derived from (seed, epoch), not from the state of
+a long-lived generator).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -42,19 +45,21 @@ class LoopConfig:
     seed: int = 0
     eval_every: int = 1
     eval_epochs: tuple[int, ...] = field(default_factory=tuple)
-    amp: bool = True
+    autocast: torch.dtype | None = None
     checkpoint_every: int = 0
+    channels_last: bool = False
     compile: bool = False
     compile_mode: str = "default"
-    channels_last: bool = True
 
-    RUNTIME = ("checkpoint_every", "compile", "compile_mode", "channels_last")
+    RUNTIME = ("checkpoint_every", "channels_last", "compile", "compile_mode")
 
     @classmethod
-    def of(cls, settings, **overrides) -> LoopConfig:
-        """The loop of a job: every field its settings dataclass shares with LoopConfig, then `overrides`."""
+    def of(cls, settings, policy, **overrides) -> LoopConfig:
+        """The loop of a job: every field its settings dataclass shares with LoopConfig, its resolved numeric
+        policy (`lbr.training.policy.Policy`), then `overrides`."""
         names = {f.name for f in fields(cls)}
-        return cls(**({k: v for k, v in asdict(settings).items() if k in names} | overrides))
+        resolved = {k: getattr(policy, k) for k in ("autocast", "channels_last", "compile", "compile_mode")}
+        return cls(**({k: v for k, v in asdict(settings).items() if k in names} | resolved | overrides))
 
     def recipe(self) -> dict:
         """The fields that decide the numbers (what a checkpoint must agree on to be resumed)."""
@@ -86,9 +91,31 @@ def configure_cuda() -> None:
 
 def compile_model(model: torch.nn.Module, cfg: LoopConfig) -> torch.nn.Module:
     """torch.compile for the fixed training batch shape (drop_last keeps it static); `compile_mode` is
-    torch.compile's mode ('default', 'max-autotune-no-cudagraphs', ...)."""
+    torch.compile's mode ('default', 'max-autotune-no-cudagraphs', ...). Compiled kernels are cached in
+    .cache/torchinductor of the working directory unless TORCHINDUCTOR_CACHE_DIR says otherwise."""
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(Path(".cache/torchinductor").resolve()))
     mode = None if cfg.compile_mode == "default" else cfg.compile_mode
     return torch.compile(model, mode=mode, dynamic=False if cfg.drop_last else None)
+
+
+def autocast_context(cfg: LoopConfig, device: torch.device):
+    """bf16 autocast on the job's device when the policy asks for it (reusable for every step)."""
+    if cfg.autocast is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=cfg.autocast)
+
+
+def process_seconds() -> float:
+    """Seconds since this process started (Linux /proc), so that jobs can report their start-up time."""
+    try:
+        start_ticks = float(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _IMPORTED_AT
+
+
+_IMPORTED_AT = time.monotonic()
 
 
 def epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Generator:
@@ -96,9 +123,10 @@ def epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Genera
     return torch.Generator(device=device).manual_seed(seed * 1_000_003 + epoch)
 
 
-def make_optimizer(params, cfg: LoopConfig, device: torch.device | None = None) -> torch.optim.Optimizer:
-    """AdamW / Adam / SGD; on CUDA the fused Adam kernels (one launch per step instead of one per tensor)."""
-    fused = {"fused": True} if device is not None and device.type == "cuda" else {}
+def make_optimizer(params, cfg: LoopConfig, fused: bool = False) -> torch.optim.Optimizer:
+    """AdamW / Adam / SGD; `fused`: the fused Adam kernels (one launch per step instead of one per tensor, on a
+    GPU and on a CPU alike)."""
+    fused = {"fused": True} if fused else {}
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=cfg.betas, **fused)
     if cfg.optimizer == "adam":
@@ -157,19 +185,23 @@ def fit(
     on_epoch_end: Callable[[torch.nn.Module, int, dict], None] | None = None,
     parameters=None,
     stop_after: int | None = None,
+    stats: dict | None = None,
 ) -> list[dict]:
     """Train `model` on `task` for cfg.epochs; return the per-epoch history (resumes from `checkpoint`).
 
     `on_epoch_end(model, epoch, row)` runs after every epoch (e.g. to record dynamics) and may add to `row`.
-    `stop_after` ends the run after that many epochs of this call (simulates preemption in tests).
+    `stop_after` ends the run after that many epochs of this call (simulates preemption in tests). `stats`, when
+    given, receives startup_seconds (process start to the first training step) and first_step_seconds (the
+    first step, compilation included). Evaluation runs the eager model (a compiled one would recompile for its
+    batch shapes) under the same autocast.
     """
-    cuda = device.type == "cuda"
-    if cuda:
+    if device.type == "cuda":
         configure_cuda()
     model = model.to(device)
-    if cuda and cfg.channels_last:
+    if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    opt = make_optimizer(parameters if parameters is not None else model.parameters(), cfg, device)
+    fused = device.type == "cuda" or cfg.compile
+    opt = make_optimizer(parameters if parameters is not None else model.parameters(), cfg, fused)
     n_steps = steps_per_epoch(task.n_train, cfg)
     sched = make_schedule(opt, cfg, n_steps)
     history: list[dict] = []
@@ -181,7 +213,8 @@ def fit(
         history, start = state["history"], state["epoch"] + 1
         log.info("resumed from %s after epoch %d", checkpoint, state["epoch"])
     step_model = compile_model(model, cfg) if cfg.compile else model
-    autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=cuda and cfg.amp)
+    autocast = autocast_context(cfg, device)
+    stats = {} if stats is None else stats
     done_here = 0
     for epoch in range(start, cfg.epochs):
         t0 = time.time()
@@ -191,6 +224,10 @@ def fit(
         total = torch.zeros((), device=device)
         terms: dict[str, torch.Tensor] = {}
         for step in range(n_steps):
+            first = "startup_seconds" not in stats
+            if first:
+                stats["startup_seconds"] = process_seconds()
+                step_start = time.time()
             idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
             with autocast:
                 loss = task.loss(step_model, idx, gen)
@@ -204,6 +241,12 @@ def fit(
             opt.step()
             sched.step()
             total += loss.detach().float()
+            if first:
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                stats["first_step_seconds"] = time.time() - step_start
+                startup, step_time = stats["startup_seconds"], stats["first_step_seconds"]
+                log.info(f"first training step {startup:.1f} s after the process started; it took {step_time:.1f} s")
         train_loss = float(total) / n_steps
         if not math.isfinite(train_loss):
             raise LbrError(
@@ -215,31 +258,20 @@ def fit(
         if _eval_due(cfg, epoch):
             model.eval()
             with torch.no_grad(), autocast:
-                row |= task.evaluate(step_model, epoch)
+                row |= task.evaluate(model, epoch)
         if on_epoch_end is not None:
             model.eval()
             on_epoch_end(model, epoch, row)
         history.append(row)
-        log.info(
-            "epoch %d/%d %s", epoch + 1, cfg.epochs, " ".join(f"{k}={_fmt(v)}" for k, v in row.items() if k != "epoch")
-        )
+        described = " ".join(f"{k}={_fmt(v)}" for k, v in row.items() if k != "epoch")
+        log.info("epoch %d/%d %s", epoch + 1, cfg.epochs, described)
         done_here += 1
         last = epoch == cfg.epochs - 1
         preempt = stop_after is not None and done_here >= stop_after
-        if checkpoint is not None and (
-            last or preempt or (cfg.checkpoint_every and (epoch + 1) % cfg.checkpoint_every == 0)
-        ):
-            save_checkpoint(
-                checkpoint,
-                {
-                    "model": model.state_dict(),
-                    "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict(),
-                    "epoch": epoch,
-                    "history": history,
-                    "recipe": cfg.recipe(),
-                },
-            )
+        due = cfg.checkpoint_every and (epoch + 1) % cfg.checkpoint_every == 0
+        if checkpoint is not None and (last or preempt or due):
+            state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict()}
+            save_checkpoint(checkpoint, state | {"epoch": epoch, "history": history, "recipe": cfg.recipe()})
         if preempt and not last:
             break
     return history

@@ -1,0 +1,80 @@
+"""The numeric policy of a training job, independent of the device: the dtype of the images resident on the
+device, bf16 autocast of the forward pass, the channels_last layout, torch.compile of the training step (with
+the fused optimizer). Every choice runs on a CPU as on a GPU (bf16 autocast on the CPU, float16 tensors,
+inductor with the machine's C compiler), so a GPU changes only the speed. `auto` picks the fast choice on a
+GPU and float32 eager on a CPU; the policy a run used is recorded in its metrics."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import torch
+
+from lbr.errors import LbrError
+
+DTYPES = {"uint8": torch.uint8, "float16": torch.float16, "float32": torch.float32}
+
+
+@dataclass(frozen=True)
+class Policy:
+    storage: torch.dtype
+    autocast: torch.dtype | None
+    channels_last: bool
+    compile: bool
+    compile_mode: str
+
+    def autocast_context(self, device: torch.device):
+        """The forward pass's autocast (a no-op context when the policy computes in float32)."""
+        if self.autocast is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=device.type, dtype=self.autocast)
+
+    def layout(self, x: torch.Tensor) -> torch.Tensor:
+        """A 4-d batch in the policy's memory layout (no copy when it already is)."""
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        return x.contiguous(memory_format=fmt) if x.ndim == 4 else x
+
+    def store(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+        """Images to keep on the device: as they are for uint8 storage, else x / scale in the storage dtype."""
+        if self.storage == torch.uint8:
+            if x.dtype != torch.uint8:
+                raise LbrError("storage uint8 needs uint8 images; choose float16 or float32 storage for this job.")
+            return x
+        return (x.to(torch.float32) / scale).to(self.storage) if scale != 1.0 else x.to(self.storage)
+
+    def record(self) -> dict:
+        """What the run used, for its metrics."""
+        return {
+            "storage": str(self.storage).removeprefix("torch."),
+            "autocast": "bf16" if self.autocast is not None else "off",
+            "channels_last": self.channels_last,
+            "compile": self.compile,
+            "compile_mode": self.compile_mode,
+        }
+
+
+def resolve(settings, device: torch.device, fast_storage: str) -> Policy:
+    """The policy of a job's settings on `device`; `fast_storage` is the storage `auto` means on a GPU (uint8 jobs
+    keep uint8 on a CPU too: it is exact and the smallest)."""
+    gpu = device.type == "cuda"
+
+    def choice(value, on_gpu, on_cpu):
+        return (on_gpu if gpu else on_cpu) if value == "auto" else value
+
+    storage = choice(settings.storage, fast_storage, "uint8" if fast_storage == "uint8" else "float32")
+    autocast = choice(settings.autocast, "bf16", "off")
+    return Policy(
+        storage=DTYPES[storage],
+        autocast=torch.bfloat16 if autocast == "bf16" else None,
+        channels_last=bool(choice(settings.channels_last, True, False)),
+        compile=bool(choice(settings.compile, True, False)),
+        compile_mode=settings.compile_mode,
+    )
+
+
+FLOAT32_EAGER = Policy(torch.float32, None, channels_last=False, compile=False, compile_mode="default")
+"""What `auto` means on a CPU (for float images)."""
+
+GPU_POLICY = {"storage": "float16", "autocast": "bf16", "channels_last": True, "compile": True}
+"""The full GPU policy as config values (tests and benchmarks run it on a CPU)."""
