@@ -128,13 +128,34 @@ def write_svhn_mat(folder: Path, n: int = 12, seed: int = 0) -> None:
         )
 
 
+def write_arabic_csv_zip(
+    path: Path,
+    side: int,
+    train: np.ndarray,
+    test: np.ndarray,
+    first_label: int,
+    n_classes: int,
+    names: dict[str, str],
+) -> None:
+    """AHCD / AHDD layout: four headerless CSVs under one folder, each image a row in column-major order (how
+    MATLAB flattens), labels cycling from first_label. `names` maps csvTrainImages etc. to the file names."""
+    with zipfile.ZipFile(path, "w") as zf:
+        for split, imgs in (("Train", train), ("Test", test)):
+            rows = [img.flatten(order="F") for img in imgs]
+            zf.writestr(names[f"csv{split}Images"], "\n".join(",".join(map(str, r)) for r in rows))
+            labels = (first_label + i % n_classes for i in range(len(imgs)))
+            zf.writestr(names[f"csv{split}Label"], "\n".join(map(str, labels)))
+
+
 def write_ahcd_zip(path: Path, n_train: int = 28, n_test: int = 28, seed: int = 0) -> np.ndarray:
-    """AHCD: four headerless CSVs, images stored column-major (transposed), labels 1..28."""
+    """AHCD: 32x32, labels 1..28, files named as in the Kaggle archive; returns the upright train images."""
     rng = np.random.default_rng(seed)
     upright = rng.integers(0, 256, (n_train, 32, 32))
-    with zipfile.ZipFile(path, "w") as zf:
-        for split, n, imgs in (("Train", n_train, upright), ("Test", n_test, rng.integers(0, 256, (n_test, 32, 32)))):
-            stored = imgs.transpose(0, 2, 1).reshape(n, -1)
-            zf.writestr(f"ahcd/csv{split}Images 13440x1024.csv", "\n".join(",".join(map(str, r)) for r in stored))
-            zf.writestr(f"ahcd/csv{split}Label 13440x1.csv", "\n".join(str(i % 28 + 1) for i in range(n)))
+    names = {
+        "csvTrainImages": "ahcd/csvTrainImages 13440x1024.csv",
+        "csvTrainLabel": "ahcd/csvTrainLabel 13440x1.csv",
+        "csvTestImages": "ahcd/csvTestImages 3360x1024.csv",
+        "csvTestLabel": "ahcd/csvTestLabel 3360x1.csv",
+    }
+    write_arabic_csv_zip(path, 32, upright, rng.integers(0, 256, (n_test, 32, 32)), 1, 28, names)
     return upright

@@ -85,8 +85,8 @@ def test_paper_grid_plans_every_run(repo_root):
     )
     assert r.returncode == 0, r.stderr[-3000:]
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", r.stdout + r.stderr, re.M))
-    # 6 datasets x 2 archs x 2 sides x 9 grid points x 2 aug x 1 seed
-    assert int(counts["train_classifier"]) == 432 and int(counts["filter"]) == 108 and counts["fig4_table"] == "1"
+    # 7 datasets x 2 archs x 2 sides x 9 grid points x 2 aug x 1 seed
+    assert int(counts["train_classifier"]) == 504 and int(counts["filter"]) == 126 and counts["fig4_table"] == "1"
 
 
 @pytest.mark.slow

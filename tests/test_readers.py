@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import zipfile
 
 import numpy as np
@@ -12,7 +13,13 @@ from lbr.data import dataset_spec, prepare, resolve_dataset
 from lbr.data.download import md5sum
 from lbr.errors import LbrError
 
-from archives import write_ahcd_zip, write_cifar100_tarball, write_imagenette_tgz, write_svhn_mat
+from archives import (
+    write_ahcd_zip,
+    write_arabic_csv_zip,
+    write_cifar100_tarball,
+    write_imagenette_tgz,
+    write_svhn_mat,
+)
 
 
 def test_svhn_mat_labels_ten_become_zero(tmp_path):
@@ -58,6 +65,92 @@ def test_ahcd_csvs_are_transposed_upright_and_labels_zero_based(tmp_path):
     data = prepare(spec, {}, manifest)
     np.testing.assert_array_equal(data["train"][0][..., 0], upright.astype(np.uint8))
     assert data["train"][1].min() == 0 and data["train"][1].max() == 27 and len(data["classes"]) == 28
+
+
+AHDD_NAMES = {  # as in the AHDD1 CSV archive
+    "csvTrainImages": "csvTrainImages 60k x 784.csv",
+    "csvTrainLabel": "csvTrainLabel 60k x 1.csv",
+    "csvTestImages": "csvTestImages 10k x 784.csv",
+    "csvTestLabel": "csvTestLabel 10k x 1.csv",
+}
+
+
+def _seven(n: int) -> np.ndarray:
+    """n upright 28x28 'sevens': a bar along the top row and a stroke down the right edge, nothing else; its
+    transpose (a bar down the left edge) is a different picture."""
+    img = np.zeros((28, 28), np.uint8)
+    img[2, 4:24] = 255
+    img[2:26, 23] = 200
+    return np.repeat(img[None], n, axis=0)
+
+
+def test_ahdd_csvs_come_out_upright_with_labels_zero_to_nine(tmp_path):
+    rng = np.random.default_rng(0)
+    train = np.concatenate([_seven(3), rng.integers(0, 256, (17, 28, 28))])
+    write_arabic_csv_zip(tmp_path / "ahdd.zip", 28, train, rng.integers(0, 256, (10, 28, 28)), 0, 10, AHDD_NAMES)
+    spec = dataset_spec("arabic_digits")
+    manifest = resolve_dataset(spec, tmp_path / "dl", local_archive=tmp_path / "ahdd.zip")
+    data = prepare(spec, {}, manifest)
+    x, y = data["train"]
+    assert x.shape == (20, 28, 28, 1) and x.dtype == np.uint8
+    np.testing.assert_array_equal(x[..., 0], train.astype(np.uint8))
+    assert x[0, 2, 20, 0] == 255 and x[0, 20, 2, 0] == 0  # the bar is on top, not down the left edge
+    assert x[0, 20, 23, 0] == 200  # the stroke is on the right
+    assert list(y) == [i % 10 for i in range(20)] and list(data["test"][1]) == list(range(10))
+    assert data["classes"] == [str(d) for d in range(10)]
+
+
+def test_ahdd_labels_out_of_range_are_named(tmp_path):
+    imgs = np.zeros((10, 28, 28), np.uint8)
+    write_arabic_csv_zip(tmp_path / "ahdd.zip", 28, imgs, imgs, 1, 10, AHDD_NAMES)  # labels 1..10
+    spec = dataset_spec("arabic_digits")
+    manifest = resolve_dataset(spec, tmp_path / "dl", local_archive=tmp_path / "ahdd.zip")
+    with pytest.raises(LbrError, match=r"csvTrainLabel 60k x 1.csv holds labels 1..10, not 0..9"):
+        prepare(spec, {}, manifest)
+
+
+def test_ahcd_archive_given_as_ahdd_is_refused(tmp_path):
+    write_ahcd_zip(tmp_path / "ahcd.zip")
+    spec = dataset_spec("arabic_digits")
+    manifest = resolve_dataset(spec, tmp_path / "dl", local_archive=tmp_path / "ahcd.zip")
+    with pytest.raises(LbrError, match=r"rows of 1024 values for 28 labels, not one 28x28 image per label"):
+        prepare(spec, {}, manifest)
+
+
+def test_another_archive_in_config_is_extracted_afresh(tmp_path):
+    """Pointing datasets.arabic_digits.archive at another archive never reuses the older extraction."""
+    rng = np.random.default_rng(1)
+    first, second = rng.integers(0, 256, (2, 10, 28, 28))
+    for name, imgs in (("a.zip", first), ("b.zip", second)):
+        write_arabic_csv_zip(tmp_path / name, 28, imgs, imgs, 0, 10, AHDD_NAMES)
+    spec = dataset_spec("arabic_digits")
+    for name, imgs in (("a.zip", first), ("b.zip", second)):
+        manifest = resolve_dataset(spec, tmp_path / "dl", local_archive=tmp_path / name)
+        np.testing.assert_array_equal(prepare(spec, {}, manifest)["train"][0][..., 0], imgs)
+
+
+def test_long_reads_log_share_done_and_time_left(tmp_path, monkeypatch, caplog):
+    """Decoding images and parsing CSVs report progress (here at every step instead of every 30 s)."""
+    from functools import partial
+
+    from lbr.data import readers
+    from lbr.progress import Progress
+
+    monkeypatch.setattr(readers, "Progress", partial(Progress, every=0))
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(4):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(paths[-1])
+    (tmp_path / "rows.csv").write_text("\n".join("1,2,3" for _ in range(10)))  # no newline after the last row
+    with caplog.at_level(logging.INFO, logger="lbr.readers"):
+        readers.load_images(paths, what="pets train")
+        rows = readers.read_csv_rows(tmp_path / "rows.csv", chunk=5)
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(line.startswith("decoding pets train: 50% (2 of 4 images)") and "left" in line for line in lines)
+    assert "parsing rows.csv: started (10 rows)" in lines
+    assert any(line.startswith("parsing rows.csv: 50% (5 of 10 rows)") and "left" in line for line in lines)
+    assert rows.shape == (10, 3)
 
 
 def test_ahcd_without_archive_explains_how_to_get_it(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -66,6 +67,27 @@ def test_download_prepare_and_filter_through_the_rules(workflow_dir, http_server
     assert abs(info["energy_kept"] - info["variance_kept"]) < 1e-3
     manifest = json.loads((workflow_dir / "resources/manifests/cifar10.json").read_text())
     assert manifest["origin"]["root"] == "extracted"
+
+
+def test_repacked_archive_in_data_root_stops_the_rule_until_its_md5_is_accepted(workflow_dir, tmp_path):
+    """The download rule names the repacked copy; the `sources` entry its message prints, pasted into a config
+    file, makes the same run work."""
+    root = tmp_path / "torchvision"
+    root.mkdir()
+    batches = write_cifar10_tarball(root / "cifar-10-python.tar.gz")
+    settings = {"data_root": str(root), "download_dir": "downloads", "download_timeout": 5}
+    (workflow_dir / "offline.yaml").write_text(yaml.safe_dump(settings))
+    target = "results/data/cifar10/test.npz"
+    res = run_snakemake(workflow_dir, "-c1", target, "--configfile", "offline.yaml")
+    assert res.returncode != 0
+    message = (workflow_dir / "logs/download/cifar10.log").read_text()
+    assert f"{root / 'cifar-10-python.tar.gz'} has md5 " in message and "c58f30108f718f92721af3b95e74349a" in message
+    assert not (workflow_dir / "resources/manifests/cifar10.json").exists()
+    (workflow_dir / "accept.yaml").write_text(re.search(r"`(sources: .*?)`", message).group(1) + "\n")
+    res = run_snakemake(workflow_dir, "-c1", target, "--configfile", "offline.yaml", "accept.yaml")
+    assert res.returncode == 0, res.stdout[-3000:]
+    with np.load(workflow_dir / target) as z:
+        assert list(z["y"]) == list(batches["test_batch"][1])
 
 
 def test_unknown_dataset_in_config_is_one_clear_sentence(workflow_dir):

@@ -78,7 +78,7 @@ def dynamics_energies(dataset, runs):
 # Fig. 4: classifier training grid -----------------------------------------------------------------------------
 TRAIN_RUN = "results/train/{dataset}/{arch}/{side}-{level}/aug{aug}/seed{seed}"
 TRAIN_MEM_MB = {"tinyimagenet": 16000, "imagenette": 24000}
-TRAIN_RUNTIME_MIN = {"tinyimagenet": 240, "imagenette": 240, "arabic_characters": 60}
+TRAIN_RUNTIME_MIN = {"tinyimagenet": 240, "imagenette": 240, "arabic_characters": 60, "arabic_digits": 60}
 
 
 def fig4_runs():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import logging
 import pickle
 from collections.abc import Callable
@@ -13,8 +14,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lbr.data.registry import AHCD_CLASSES, IMAGENETTE_CLASSES
+from lbr.data.registry import AHCD_CLASSES, AHDD_CLASSES, IMAGENETTE_CLASSES
 from lbr.errors import LbrError
+from lbr.progress import Progress
 
 log = logging.getLogger("lbr.readers")
 Split = tuple[np.ndarray, np.ndarray]
@@ -140,24 +142,32 @@ def _load_image(path: Path, size: int | None, resize: int | None, mode: str) -> 
 
 
 def load_images(
-    paths: list[Path], size: int | None = None, resize: int | None = None, mode: str = "RGB", threads: int = 1
+    paths: list[Path],
+    size: int | None = None,
+    resize: int | None = None,
+    mode: str = "RGB",
+    threads: int = 1,
+    what: str = "images",
 ) -> np.ndarray:
-    """Decode images into one uint8 array, optionally resizing the short side and center-cropping."""
+    """Decode images into one uint8 array, optionally resizing the short side and center-cropping; logs
+    its progress (`what` names the images in the log)."""
     if not paths:
         return np.zeros((0, size or 1, size or 1, 3 if mode == "RGB" else 1), np.uint8)
     load: Callable[[Path], np.ndarray] = lambda p: _load_image(p, size, resize, mode)  # noqa: E731
-    first = load(paths[0])
-    out = np.empty((len(paths), *first.shape), np.uint8)
-    out[0] = first
-    with ThreadPoolExecutor(max(1, threads)) as pool:
-        for i, arr in enumerate(pool.map(load, paths[1:]), start=1):
-            if arr.shape != first.shape:
-                raise LbrError(
-                    f"image {paths[i]} decodes to shape {arr.shape}, not {first.shape}; set a size for this dataset."
-                )
-            out[i] = arr
-            if i % 10000 == 0:
-                log.info("decoded %d / %d images", i, len(paths))
+    with Progress(f"decoding {what}", len(paths), "images", logger=log) as progress:
+        first = load(paths[0])
+        out = np.empty((len(paths), *first.shape), np.uint8)
+        out[0] = first
+        progress.advance()
+        with ThreadPoolExecutor(max(1, threads)) as pool:
+            for i, arr in enumerate(pool.map(load, paths[1:]), start=1):
+                if arr.shape != first.shape:
+                    raise LbrError(
+                        f"image {paths[i]} decodes to shape {arr.shape}, not {first.shape}; set a size for this "
+                        "dataset."
+                    )
+                out[i] = arr
+                progress.advance()
     return out
 
 
@@ -181,7 +191,10 @@ def read_imagenette(files: dict, options: dict) -> dict:
             paths += found
             labels += [i] * len(found)
         log.info("imagenette %s: %d images -> %dx%d", split, len(paths), size, size)
-        out[split] = (load_images(paths, size, resize, "RGB", options.get("threads", 1)), np.asarray(labels))
+        out[split] = (
+            load_images(paths, size, resize, "RGB", options.get("threads", 1), f"imagenette {split}"),
+            np.asarray(labels),
+        )
     return out
 
 
@@ -209,31 +222,78 @@ def read_tinyimagenet(files: dict, options: dict) -> dict:
     threads = options.get("threads", 1)
     log.info("tinyimagenet: %d train, %d val images", len(train_paths), len(val_paths))
     return {
-        "train": (load_images(train_paths, threads=threads), np.asarray(train_labels)),
-        "test": (load_images(val_paths, threads=threads), np.asarray(val_labels)),
+        "train": (load_images(train_paths, threads=threads, what="tinyimagenet train"), np.asarray(train_labels)),
+        "test": (load_images(val_paths, threads=threads, what="tinyimagenet val"), np.asarray(val_labels)),
         "classes": [words.get(w, w) for w in wnids],
     }
 
 
-def _find_one(root: Path, stem: str) -> Path:
+def _find_one(root: Path, stem: str, dataset: str) -> Path:
     found = sorted(p for p in root.rglob("*.csv") if p.name.lower().startswith(stem.lower()))
     if not found:
-        raise LbrError(f"no {stem}*.csv under {root}; the AHCD archive must hold its four CSV files.")
+        raise LbrError(
+            f"no {stem}*.csv under {root}; the archive in datasets.{dataset}.archive must hold four CSV files "
+            "(csvTrainImages, csvTrainLabel, csvTestImages, csvTestLabel)."
+        )
     return found[0]
 
 
-def read_ahcd(files: dict, options: dict) -> dict:
-    """AHCD CSVs: 1024 values per row, stored column-major (hence the transpose), labels 1..28."""
+def _count_lines(path: Path) -> int:
+    """Lines of a text file, the last one counted also without its newline."""
+    lines, last = 0, b"\n"
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            lines, last = lines + block.count(b"\n"), block[-1:]
+    return lines + (last != b"\n")
+
+
+def read_csv_rows(path: Path, chunk: int = 4096) -> np.ndarray:
+    """A headerless numeric CSV as a 2-D float array, parsed in chunks of rows with progress (tens of
+    thousands of rows of 784 or 1024 values take a while)."""
+    parts = []
+    try:
+        with open(path) as fh, Progress(f"parsing {path.name}", _count_lines(path), "rows", logger=log) as progress:
+            while lines := list(itertools.islice(fh, chunk)):
+                parts.append(np.loadtxt(lines, delimiter=",", dtype=np.float64, ndmin=2))
+                progress.advance(len(lines))
+        return np.concatenate([p for p in parts if p.size])
+    except ValueError as err:
+        raise LbrError(f"{path} is not a CSV of numbers with one image per row ({err}); replace it.") from err
+
+
+def read_csv_archive(files: dict, dataset: str, side: int, classes: list[str], first_label: int) -> dict:
+    """AHCD and AHDD: four headerless CSVs, one side x side image per row stored column-major (hence the
+    transpose), labels first_label .. first_label + len(classes) - 1 (made 0-based)."""
     root = Path(files["root"])
-    out = {"classes": list(AHCD_CLASSES)}
+    out = {"classes": list(classes)}
     for split, img, lab in (("train", "csvTrainImages", "csvTrainLabel"), ("test", "csvTestImages", "csvTestLabel")):
-        x = np.loadtxt(_find_one(root, img), delimiter=",", dtype=np.float64, ndmin=2)
-        y = np.loadtxt(_find_one(root, lab), delimiter=",", dtype=np.int64, ndmin=1).reshape(-1)
-        if x.shape[1] != 1024 or len(x) != len(y):
-            raise LbrError(f"AHCD {split} CSVs have shape {x.shape} for {len(y)} labels; expected N x 1024.")
-        x = x.reshape(-1, 32, 32).transpose(0, 2, 1)[..., None]
-        out[split] = (np.clip(x, 0, 255).astype(np.uint8), y - 1)
+        images, labels = _find_one(root, img, dataset), _find_one(root, lab, dataset)
+        x = read_csv_rows(images)
+        y = read_csv_rows(labels).reshape(-1).astype(np.int64)
+        if x.shape[1] != side * side or len(x) != len(y):
+            raise LbrError(
+                f"{images} holds {x.shape[0]} rows of {x.shape[1]} values for {len(y)} labels, not one {side}x{side} "
+                f"image per label; is datasets.{dataset}.archive the right archive?"
+            )
+        last = first_label + len(classes) - 1
+        if y.min() < first_label or y.max() > last:
+            raise LbrError(
+                f"{labels} holds labels {y.min()}..{y.max()}, not {first_label}..{last}; is "
+                f"datasets.{dataset}.archive the right archive?"
+            )
+        x = x.reshape(-1, side, side).transpose(0, 2, 1)[..., None]
+        out[split] = (np.clip(x, 0, 255).astype(np.uint8), y - first_label)
     return out
+
+
+def read_ahcd(files: dict, options: dict) -> dict:
+    """Arabic handwritten characters (AHCD): 32x32, labels 1..28."""
+    return read_csv_archive(files, "arabic_characters", 32, AHCD_CLASSES, first_label=1)
+
+
+def read_ahdd(files: dict, options: dict) -> dict:
+    """Arabic handwritten digits (AHDD1 / MADBase): 28x28, labels 0..9."""
+    return read_csv_archive(files, "arabic_digits", 28, AHDD_CLASSES, first_label=0)
 
 
 def read_npz_pair(train: str, test: str) -> dict:
@@ -276,7 +336,10 @@ def read_image_folder(root: str, size: int | None, mode: str = "RGB", threads: i
             paths += found
             labels += [i] * len(found)
         resize = size if size else None
-        out[split] = (load_images(paths, size, resize, mode, threads), np.asarray(labels, dtype=np.int64))
+        out[split] = (
+            load_images(paths, size, resize, mode, threads, f"{root_p / split}"),
+            np.asarray(labels, dtype=np.int64),
+        )
     return out
 
 
@@ -289,4 +352,5 @@ READERS: dict[str, Callable[[dict, dict], dict]] = {
     "imagenette": read_imagenette,
     "tinyimagenet": read_tinyimagenet,
     "ahcd": read_ahcd,
+    "ahdd": read_ahdd,
 }

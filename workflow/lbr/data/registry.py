@@ -95,12 +95,25 @@ AHCD_CLASSES = (
     "alef", "beh", "teh", "theh", "jeem", "hah", "khah", "dal", "thal", "reh", "zain", "seen", "sheen", "sad",
     "dad", "tah", "zah", "ain", "ghain", "feh", "qaf", "kaf", "lam", "meem", "noon", "heh", "waw", "yeh",
 )  # fmt: skip
+AHDD_CLASSES = tuple(str(d) for d in range(10))
 
 
 def _archive_spec(name: str, description: str, url: str, md5: str, unpacked: str, contents: tuple) -> DatasetSpec:
     """A dataset downloaded as one archive (read by the reader of its own name)."""
     rf = RemoteFile("root", url.rsplit("/", 1)[1], md5, (url,), unpacked, contents=contents, archive=True)
     return DatasetSpec(name, "remote", name, description, (rf,))
+
+
+def _csv_archive_spec(name: str, reader: str, description: str, short: str, kaggle: str) -> DatasetSpec:
+    """A dataset with no stable URL, distributed as an archive of four CSV files: the user gives its path in
+    datasets.<name>.archive (or places it as data_root/<name>.zip)."""
+    how_to_get = (
+        f"{short} has no stable download URL: download the archive of its four CSV files (csvTrainImages, "
+        f"csvTrainLabel, csvTestImages, csvTestLabel; e.g. Kaggle '{kaggle}') and set datasets.{name}.archive to "
+        "its path"
+    )
+    rf = RemoteFile(key="root", name=f"{name}.zip", md5=None, unpacked=name, archive=True)
+    return DatasetSpec(name, "local_archive", reader, description, (rf,), how_to_get)
 
 
 def imagenette_file(variant: str) -> RemoteFile:
@@ -208,17 +221,11 @@ REGISTRY: dict[str, DatasetSpec] = {
         "tiny-imagenet-200",
         (("wnids.txt", None), ("words.txt", None), ("val/val_annotations.txt", None)),
     ),
-    "arabic_characters": DatasetSpec(
-        "arabic_characters",
-        "local_archive",
-        "ahcd",
-        "Arabic Handwritten Characters (AHCD), 32x32x1, 28 classes",
-        (RemoteFile(key="root", name="arabic_characters.zip", md5=None, unpacked="arabic_characters", archive=True),),
-        how_to_get=(
-            "AHCD has no stable download URL: download the archive of its four CSV files (csvTrainImages, "
-            "csvTrainLabel, csvTestImages, csvTestLabel; e.g. Kaggle 'ahcd1') and set "
-            "datasets.arabic_characters.archive to its path"
-        ),
+    "arabic_characters": _csv_archive_spec(
+        "arabic_characters", "ahcd", "Arabic Handwritten Characters (AHCD), 32x32x1, 28 classes", "AHCD", "ahcd1"
+    ),
+    "arabic_digits": _csv_archive_spec(
+        "arabic_digits", "ahdd", "Arabic Handwritten Digits (AHDD1 / MADBase), 28x28x1, 10 classes", "AHDD", "ahdd1"
     ),
     "digits": DatasetSpec("digits", "builtin", "digits", "scikit-learn's bundled 8x8 digits, 10 classes"),
     "synthetic": DatasetSpec(
