@@ -45,6 +45,7 @@ include: "workflow/rules/dynamics.smk"
 include: "workflow/rules/guidance.smk"
 include: "workflow/rules/theory.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/scorecard.smk"
 
 
 rule all:

@@ -2,6 +2,7 @@
 
     lbr noise-check --dataset cifar10 --noise mask --ratio 0.5 --patch 2
     lbr config --section fig4
+    lbr check
 
 Add a subcommand by writing `_add_<name>(subparsers)` that registers a parser with `func=`, and listing it in
 SUBCOMMANDS.
@@ -102,7 +103,37 @@ def _config(args) -> int:
     return 0
 
 
-SUBCOMMANDS = [_add_noise_check, _add_config]
+def _add_check(sub) -> None:
+    """The rebuilt-vs-paper scorecard as an aligned text table: one row per quantitative claim of the paper, its
+    value, the rebuilt value, the test and a status (reproduced, differs, not built). It reads
+    results/tables/paper_check.csv (`snakemake results/tables/paper_check.csv` builds it), or, with --build,
+    computes it from whichever tidy tables exist in --tables. Exits 0 whatever the statuses."""
+    help_ = "print the rebuilt-vs-paper scorecard (results/tables/paper_check.csv)"
+    p = sub.add_parser("check", help=help_, description=_add_check.__doc__)
+    p.add_argument("--table", type=Path, default=Path("results/tables/paper_check.csv"), help="the scorecard CSV")
+    p.add_argument("--build", action="store_true", help="compute it from the tables in --tables instead")
+    p.add_argument("--tables", type=Path, default=Path("results/tables"), help="folder of the tidy tables")
+    p.add_argument("--fig1-aug", type=int, choices=[0, 1], default=1, help="with --build: Fig. 1 runs with aug?")
+    p.add_argument("--why", action="store_true", help="also print why each tolerance")
+    p.set_defaults(func=_check)
+
+
+def _check(args) -> int:
+    import pandas as pd
+
+    from lbr.tables.scorecard import as_text, read_tables, scorecard
+
+    if args.build:
+        card = scorecard(read_tables(args.tables), bool(args.fig1_aug))
+    elif args.table.is_file():
+        card = pd.read_csv(args.table, keep_default_na=False)
+    else:
+        raise LbrError(f"{args.table} does not exist; build it with `snakemake {args.table}` or pass --build.")
+    print(as_text(card, why=args.why))
+    return 0
+
+
+SUBCOMMANDS = [_add_noise_check, _add_config, _add_check]
 
 
 def build_parser() -> argparse.ArgumentParser:

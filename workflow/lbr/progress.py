@@ -6,6 +6,9 @@ the share done and the time left; on an interactive terminal, a one-line bar ins
             ...
             p.advance(len(chunk))
 
+    for step in track(range(steps), "gradient descent", steps, "steps"):   # the same, for a plain loop
+        ...
+
     with heartbeat("eigendecomposition of a 12288 x 12288 matrix"):   # one opaque call
         torch.linalg.eigh(m)
 """
@@ -17,7 +20,10 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
 
 log = logging.getLogger("lbr.progress")
 EVERY_SECONDS = 30.0
@@ -32,13 +38,15 @@ def _duration(seconds: float) -> str:
 
 
 class Progress:
-    """Counts work done out of `total`; reports when `every` seconds have passed since the last report."""
+    """Counts work done out of `total`; reports when `every` seconds (default EVERY_SECONDS, read when the
+    count starts) have passed since the last report. The bar redraws at most ten times a second."""
 
-    def __init__(self, what: str, total: float, unit: str = "", every: float = EVERY_SECONDS, logger=None):
-        self.what, self.total, self.unit, self.every = what, float(total), unit, every
+    def __init__(self, what: str, total: float, unit: str = "", every: float | None = None, logger=None):
+        self.what, self.total, self.unit = what, float(total), unit
+        self.every = EVERY_SECONDS if every is None else every
         self.log = logger or log
         self.done = 0.0
-        self.start = self.last = time.monotonic()
+        self.start = self.last = self.drawn = time.monotonic()
         self.bar = sys.stderr.isatty()
 
     def __enter__(self) -> Progress:
@@ -49,7 +57,9 @@ class Progress:
         self.done += amount
         now = time.monotonic()
         if self.bar:
-            self._draw(now)
+            if now - self.drawn >= 0.1 or self.done >= self.total:
+                self._draw(now)
+                self.drawn = now
         elif now - self.last >= self.every:
             self.log.info("%s: %s", self.what, self.status(now))
             self.last = now
@@ -77,11 +87,22 @@ class Progress:
             self.log.info("%s: done in %s", self.what, _duration(time.monotonic() - self.start))
 
 
+def track(
+    items: Iterable[T], what: str, total: float, unit: str = "", amount: Callable[[T], float] | None = None
+) -> Iterator[T]:
+    """Yield `items`, counting each one done (by `amount(item)`, default 1) once the loop body has run on it."""
+    with Progress(what, total, unit) as p:
+        for item in items:
+            yield item
+            p.advance(1 if amount is None else amount(item))
+
+
 @contextlib.contextmanager
-def heartbeat(what: str, every: float = EVERY_SECONDS, logger=None) -> Iterator[None]:
-    """Log `what` when it starts, every `every` seconds while it runs (one opaque call: an eigendecomposition,
-    a solve) and when it ends."""
+def heartbeat(what: str, every: float | None = None, logger=None) -> Iterator[None]:
+    """Log `what` when it starts, every `every` seconds (default EVERY_SECONDS) while it runs (one opaque call:
+    an eigendecomposition, a solve) and when it ends."""
     out = logger or log
+    every = max(EVERY_SECONDS if every is None else every, 0.05)  # 0 would spin
     start = time.monotonic()
     stop = threading.Event()
 

@@ -26,11 +26,33 @@ GRID = asdict(Grid.from_config(config))  # the authors' variance grid, one param
 
 
 def all_targets():
-    """What `all` builds: the PDFs of config['figures'] and the label-free noise check table."""
+    """What `all` builds: the PDFs of config['figures'], the label-free noise check table and the scorecard."""
     targets = [f"figures/{name}.pdf" for name in config["figures"]]
     if config["noise_check"]["datasets"]:
         targets.append("results/tables/noise_check.csv")
-    return targets
+    return targets + ["results/tables/paper_check.csv"]
+
+
+# The tables the scorecard reads, each with the figures whose rules build it. The scorecard declares as inputs
+# only the tables that the configured figures build anyway, so it reruns when one of them changes and never
+# reads a table that this configuration does not produce.
+SCORECARD_TABLES = {
+    "fig2": ["fig2"],
+    "fig3_bands": ["fig3"],
+    "fig4": ["fig1", "fig4"],
+    "fig6": ["fig5", "fig6"],
+    "fig7": ["fig7"],
+    "fig8": ["fig8"],
+}
+
+
+def scorecard_tables(wildcards):
+    """{table: path} of the scorecard's inputs: the tables of config['figures'] and the noise check's."""
+    figures = set(config["figures"])
+    tables = {name: f"results/tables/{name}.csv" for name, figs in SCORECARD_TABLES.items() if figures & set(figs)}
+    if config["noise_check"]["datasets"]:
+        tables["noise_check"] = "results/tables/noise_check.csv"
+    return tables
 
 
 def recipe(kind):

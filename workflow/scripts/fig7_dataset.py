@@ -1,15 +1,11 @@
 """Rule fig7_dataset: alignment under masking and Gaussian noise (Eq. 9) for every K of one dataset."""
 
-import logging
-
 from lbr_script import run
 
 from lbr.device import pick_device
 from lbr.io import save_csv
 from lbr.settings import DenoisingSettings
 from lbr.theory import alignment, denoising
-
-log = logging.getLogger("lbr")
 
 
 def main(smk):
@@ -18,7 +14,7 @@ def main(smk):
     specs += [denoising.NoiseSpec("mask", float(r), int(p)) for p in fig["patches"] for r in fig["ratios"]]
     moments = alignment.load_moments(smk.input.moments)
     basis, xtx = denoising.noise_inputs(moments, specs, s.rank_rtol, pick_device(s.device))
-    table = denoising.impact_table(basis, xtx, specs, moments.shape, moments.n, s.jitter, fig["measure"], log)
+    table = denoising.impact_table(basis, xtx, specs, moments.shape, moments.n, s.jitter, fig["measure"])
     table.insert(0, "dataset", smk.wildcards.dataset)
     table["D"], table["preprocessing"] = basis.d, moments.preprocessing
     save_csv(table, smk.output[0])

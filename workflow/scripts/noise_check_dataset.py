@@ -7,6 +7,7 @@ from lbr_script import run
 
 from lbr.device import pick_device
 from lbr.io import save_csv
+from lbr.progress import track
 from lbr.settings import DenoisingSettings
 from lbr.theory import alignment, denoising
 
@@ -19,7 +20,7 @@ def main(smk):
     moments = alignment.load_moments(smk.input.moments)
     basis, xtx = denoising.noise_inputs(moments, specs, s.rank_rtol, pick_device(s.device))
     rows, angles = [], []
-    for spec in specs:
+    for spec in track(specs, f"noise check of {dataset}", len(specs), "noises"):
         summary, per_k = denoising.noise_check(
             basis, xtx, spec, moments.shape, moments.n, check["k_max"], check["tol_deg"], s.jitter
         )

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import numpy as np
 import torch
+
+from lbr.progress import heartbeat, track
 
 
 def chunks(n: int, size: int) -> Iterator[slice]:
     """Consecutive slices of at most `size` covering range(n)."""
     for start in range(0, n, size):
         yield slice(start, min(n, start + size))
+
+
+def tracked_chunks(n: int, size: int, what: str, unit: str) -> Iterator[slice]:
+    """`chunks`, with a progress line (share done, time left) at least every 30 s while the loop runs."""
+    return track(chunks(n, size), what, n, unit, lambda sl: sl.stop - sl.start)
 
 
 class SymmetricSum:
@@ -64,7 +72,10 @@ def _mirror_upper(a: np.ndarray, block: int) -> np.ndarray:
     return a
 
 
-def eigh_descending(m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eigenpairs of a symmetric matrix (its lower triangle is read), largest first."""
-    vals, vecs = torch.linalg.eigh(m)
+def eigh_descending(m: torch.Tensor, what: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eigenpairs of a symmetric matrix (its lower triangle is read), largest first. `what` names a large one:
+    its log then gets a heartbeat while it runs."""
+    beat = heartbeat(f"{what}: eigendecomposition of {m.shape[0]} x {m.shape[0]}") if what else contextlib.nullcontext()
+    with beat:
+        vals, vecs = torch.linalg.eigh(m)
     return vals.flip(0), vecs.flip(1)

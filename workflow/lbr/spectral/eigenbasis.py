@@ -16,7 +16,7 @@ import torch
 
 from lbr.errors import LbrError
 from lbr.spectral import preprocess as pp
-from lbr.spectral.accumulate import SymmetricSum, chunks, eigh_descending
+from lbr.spectral.accumulate import SymmetricSum, chunks, eigh_descending, tracked_chunks
 from lbr.spectral.pixels import record, row_scale
 
 log = logging.getLogger("lbr.spectrum")
@@ -25,7 +25,7 @@ log = logging.getLogger("lbr.spectrum")
 def covariance(x: np.ndarray, mean: torch.Tensor, chunk_rows: int = 4096) -> torch.Tensor:
     """Sum over images of (x - mean)(x - mean)^T for preprocessed rows, float64, accumulated chunk by chunk."""
     acc = SymmetricSum(mean.numel(), mean.device)
-    for sl in chunks(len(x), chunk_rows):
+    for sl in tracked_chunks(len(x), chunk_rows, f"covariance of {len(x)} images (D={mean.numel()})", "images"):
         acc.add_rows(pp.preprocess(x[sl], mean))
     return acc.result(chunk_rows)
 
@@ -35,7 +35,7 @@ def gram(x: np.ndarray, mean: torch.Tensor, chunk_cols: int = 8192) -> torch.Ten
     flat = x.reshape(len(x), -1)
     std = torch.cat([_row_std(flat[sl], mean.device) for sl in chunks(len(flat), 4096)])
     acc = SymmetricSum(len(flat), mean.device)
-    for cols in chunks(flat.shape[1], chunk_cols):
+    for cols in tracked_chunks(flat.shape[1], chunk_cols, f"Gram matrix of {len(flat)} images", "pixels"):
         acc.add_cols(_columns(flat, cols, std, mean))
     return acc.result()
 
@@ -69,12 +69,12 @@ def compute(
     if method == "covariance":
         cov = covariance(x, mean, chunk_rows)
         log.info("covariance %dx%d from %d images in %.1f s", d, d, n, time.time() - t0)
-        vals, vecs = eigh_descending(cov)
+        vals, vecs = eigh_descending(cov, "eigenbasis")
         del cov
     elif method == "gram":
         g = gram(x, mean, chunk_cols)
         log.info("Gram %dx%d (D=%d) in %.1f s", n, n, d, time.time() - t0)
-        vals, u = eigh_descending(g)
+        vals, u = eigh_descending(g, "eigenbasis (Gram route)")
         del g
         keep = int((vals > vals[0] * 1e-12).sum())
         if max_vectors:
@@ -101,6 +101,6 @@ def _gram_vectors(x: np.ndarray, mean: torch.Tensor, u: torch.Tensor, s: torch.T
     std = torch.cat([_row_std(flat[sl], mean.device) for sl in chunks(len(flat), 4096)])
     scale = u / s.sqrt()[None, :]
     out = torch.empty(flat.shape[1], u.shape[1], dtype=torch.float64, device=mean.device)
-    for cols in chunks(flat.shape[1], chunk_cols):
+    for cols in tracked_chunks(flat.shape[1], chunk_cols, f"{u.shape[1]} eigenvectors in pixel space", "pixels"):
         out[cols] = _columns(flat, cols, std, mean).T @ scale
     return out

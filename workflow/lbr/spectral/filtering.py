@@ -10,7 +10,7 @@ import torch
 
 from lbr.io import atomic_path, save_json
 from lbr.spectral import preprocess as pp
-from lbr.spectral.accumulate import chunks
+from lbr.spectral.accumulate import chunks, tracked_chunks
 from lbr.spectral.pixels import standardize
 from lbr.spectral.subspaces import Subspace, project, subspace_dict
 
@@ -34,7 +34,9 @@ def filter_split(
         arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(len(x), *x.shape[1:]))
         total = torch.zeros(mean.numel(), dtype=torch.float64, device=device)
         energy_in, energy_kept = 0.0, 0.0
-        for sl in chunks(len(x), chunk_rows):
+        for sl in tracked_chunks(
+            len(x), chunk_rows, f"projecting {len(x)} images onto {sub.side}-{sub.level}", "images"
+        ):
             rows = pp.preprocess(x[sl], mean).to(torch.float32)
             proj = project(rows, vectors, sub)
             energy_in += float(rows.double().square().sum())

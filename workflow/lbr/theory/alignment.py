@@ -24,7 +24,7 @@ import torch
 
 from lbr.errors import LbrError
 from lbr.io import save_npz
-from lbr.spectral.accumulate import SymmetricSum, chunks, eigh_descending
+from lbr.spectral.accumulate import SymmetricSum, chunks, eigh_descending, tracked_chunks
 from lbr.spectral.pixels import row_scale
 
 log = logging.getLogger(__name__)
@@ -94,8 +94,10 @@ class Pixels:
                 self.mean += self._scaled_rows(sl).sum(0)
             self.mean /= len(x)
 
-    def row_chunks(self):
-        return chunks(len(self.flat), self.chunk_rows)
+    def row_chunks(self, what: str | None = None):
+        """Slices of rows, chunk_rows at a time; `what` names a long pass, logged with its progress."""
+        n = len(self.flat)
+        return tracked_chunks(n, self.chunk_rows, what, "images") if what else chunks(n, self.chunk_rows)
 
     def _raw_rows(self, sl: slice) -> torch.Tensor:
         return torch.as_tensor(self.flat[sl]).to(self.device, torch.float64) / 255.0
@@ -150,7 +152,7 @@ def compute_moments(
     if method == "covariance":
         xtx = SymmetricSum(d, device)
         xty = torch.zeros(d, n_classes, dtype=torch.float64, device=device)
-        for sl in px.row_chunks():
+        for sl in px.row_chunks(f"X^T X and X^T Y of {n} images (D={d})"):
             rows = px.rows(sl)
             xtx.add_rows(rows)
             xty.addmm_(rows.T, one_hot(y[sl], n_classes, device))
@@ -159,7 +161,7 @@ def compute_moments(
         total_sq = float(out["xtx"].diagonal().sum())
     else:
         acc = SymmetricSum(n, device)
-        for cols in chunks(d, chunk_cols):
+        for cols in tracked_chunks(d, chunk_cols, f"Gram matrix X X^T of {n} images (D={d})", "pixels"):
             block = px.columns(cols)
             acc.add_cols(block)
             total += float(block.sum())
@@ -231,11 +233,11 @@ def pca_basis(m: Moments, rtol: float = RANK_RTOL, device: torch.device | str = 
     """One eigendecomposition: of X^T X (covariance route) or of the Gram matrix X X^T (Gram route)."""
     device = torch.device(device)
     if m.method == "covariance":
-        s, p = eigh_descending(m.xtx.to(device))
+        s, p = eigh_descending(m.xtx.to(device), "PCA basis")
         rank = _rank(s, rtol)
         e = (p[:, :rank].T @ m.xty.to(device)) / s[:rank].sqrt()[:, None]
         return Basis(s.clamp_min(0).cpu(), e.cpu(), m.yty, rank, m.d, p.cpu())
-    s, u = eigh_descending(m.gram.to(device))
+    s, u = eigh_descending(m.gram.to(device), "PCA basis (Gram route)")
     rank = _rank(s, rtol)
     e = u[:, :rank].T @ one_hot(m.labels, m.n_classes, device)
     s = torch.cat([s.clamp_min(0), s.new_zeros(max(0, m.d - len(s)))])[: m.d]

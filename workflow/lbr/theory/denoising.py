@@ -30,6 +30,7 @@ import pandas as pd
 import torch
 
 from lbr.errors import LbrError
+from lbr.progress import heartbeat, track
 from lbr.theory.alignment import Basis, Moments, curves, pca_basis
 
 KINDS = ("none", "gaussian", "mask")
@@ -247,14 +248,15 @@ def feature_basis(
     """
     r, d = basis.rank, basis.d
     device = b.device
-    m2 = second_moment_in_basis(basis, b, spec, shape, n)
-    factor = torch.zeros(d, r, dtype=torch.float64, device=device)
-    factor[:r, :r] = torch.diag(basis.s[:r].to(device))
-    _, v = generalized_eigh(m2, a_factor=factor, jitter=jitter, overwrite=True)
-    del m2, factor
-    g = basis.s[:r].to(device).sqrt()[:, None] * v[:r, :r]
-    del v
-    q, _ = torch.linalg.qr(g)
+    with heartbeat(f"{spec.label}: denoising-optimal features (D={d}, rank {r})"):
+        m2 = second_moment_in_basis(basis, b, spec, shape, n)
+        factor = torch.zeros(d, r, dtype=torch.float64, device=device)
+        factor[:r, :r] = torch.diag(basis.s[:r].to(device))
+        _, v = generalized_eigh(m2, a_factor=factor, jitter=jitter, overwrite=True)
+        del m2, factor
+        g = basis.s[:r].to(device).sqrt()[:, None] * v[:r, :r]
+        del v
+        q, _ = torch.linalg.qr(g)
     return q
 
 
@@ -279,7 +281,7 @@ def principal_angles(q: torch.Tensor, k_max: int | None = None) -> dict[str, np.
     exact = torch.full((r,), float("nan"), dtype=q.dtype)
     k_max = r if k_max is None else min(int(k_max), r)
     bound_cpu = bound.cpu()
-    for k in range(1, k_max + 1):
+    for k in track(range(1, k_max + 1), f"largest principal angle for K = 1..{k_max}", k_max, "K"):
         if k == r or bound_cpu[k - 1] == 0:
             exact[k - 1] = 0.0
             continue
@@ -356,7 +358,6 @@ def impact_table(
     n: int,
     jitter: float = DEFAULT_JITTER,
     measure: str = "paper",
-    log=None,
 ) -> pd.DataFrame:
     """Fig. 7 rows: rho under each noise for every K, and its change relative to no noise (percent).
 
@@ -365,10 +366,8 @@ def impact_table(
     """
     base = alignment_under_noise(basis, feature_basis(basis, b, NoiseSpec("none"), shape, n, jitter))
     frames = []
-    for spec in specs:
+    for spec in track(specs, f"alignment under {len(specs)} noises", len(specs), "noises"):
         cur = base if _is_clean(spec) else alignment_under_noise(basis, feature_basis(basis, b, spec, shape, n, jitter))
-        if log is not None:
-            log.info("noise %s done", spec.label)
         paper = _relative_change(cur["alignment"], base["alignment"])
         code = _relative_change(cur["alignment_code"], base["alignment_code"])
         frame = pd.DataFrame(

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from lbr.errors import LbrError
+from lbr.progress import track
 from lbr.spectral.accumulate import eigh_descending
 from lbr.theory.denoising import NoiseSpec, generalized_eigh
 
@@ -159,7 +160,7 @@ def supervised_gd(
     params = [t.to(device).expand(runs, *t.shape).clone().requires_grad_(True) for t in (w0, v0, z0)]
     state = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
     losses = torch.empty(steps, runs, dtype=torch.float64, device=device)
-    for step in range(steps):
+    for step in track(range(steps), f"Adam on Eq. 3, {runs} runs (D={d}, K={k})", steps, "steps"):
         w, v, z = params
         h = v.transpose(1, 2) @ x
         sup = (w.transpose(1, 2) @ h - y).square().sum((1, 2))
@@ -249,7 +250,8 @@ def denoising_sgd(
     scale = d * n
     wanted = set(int(s) for s in record)
     sampled, expected = [], []
-    for step in range(cfg["steps"]):
+    what = f"SGD on Gaussian denoising, {views} views (D={d}, K={k})"
+    for step in track(range(cfg["steps"]), what, cfg["steps"], "steps"):
         noisy = clean + sigma * torch.randn(clean.shape, generator=gen, dtype=torch.float64, device=device)
         batch = (clean - z.T @ (v.T @ noisy)).square().sum() / (views * scale)
         if step in wanted:
