@@ -4,22 +4,21 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.27")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
-from lbr.config import check as check_config
+from lbr.config import complete as complete_config
 from lbr.errors import LbrError
 
 
 configfile: "config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
 try:
-    check_config(config)
+    complete_config(config)  # null rule, schema defaults and validation, checks across sections
 except LbrError as err:
     raise WorkflowError(f"Invalid configuration: {err}")
 

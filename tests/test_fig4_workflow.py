@@ -16,6 +16,8 @@ from lbr.config import load
 from lbr.settings import ClassifierSettings
 from lbr.training.classifier import train_classifier
 
+from repo_copy import snakemake
+
 pytestmark = pytest.mark.workflow
 
 TINY = """
@@ -87,6 +89,20 @@ def test_paper_grid_plans_every_run(repo_root):
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", r.stdout + r.stderr, re.M))
     # 7 datasets x 2 archs x 2 sides x 9 grid points x 2 aug x 1 seed
     assert int(counts["train_classifier"]) == 504 and int(counts["filter"]) == 126 and counts["fig4_table"] == "1"
+
+
+def test_per_side_shares_plan_exactly_the_asked_runs(workdir):
+    """`shares: {top: [...], bottom: [...]}` trains each side at its own shares only (not sides x shares)."""
+    (workdir / "sides.yaml").write_text(
+        "fig4: {datasets: [digits], archs: [mlp], aug: [0], shares: {top: [g1, g2], bottom: ['0.1', '0.2', '0.3']}}\n"
+    )
+    r = snakemake(workdir, "-n", "results/tables/fig4.csv", "--configfile", "sides.yaml")
+    assert r.returncode == 0, r.stdout[-3000:]
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", r.stdout, re.M))
+    runs = set(re.findall(r"results/train/(\S+)/metrics\.json", r.stdout))
+    asked = {"top-g1", "top-g2", "bottom-0.1", "bottom-0.2", "bottom-0.3"}
+    assert int(counts["train_classifier"]) == 5 and int(counts["filter"]) == 5
+    assert runs == {f"digits/mlp/{sub}/aug0/seed0" for sub in asked}
 
 
 @pytest.mark.slow

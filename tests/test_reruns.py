@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lbr.config import load
+
 from repo_copy import build_demo, copy_workflow, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
@@ -84,12 +86,14 @@ def test_finished_demo_is_up_to_date(repo):
     assert plan(repo)[0] == {}
 
 
-def test_plot_setting_reruns_only_the_figure(repo):
-    old = set_demo(repo, "fig9", "columns", 3)
+@pytest.mark.parametrize("key, value", [("columns", 3), ("display", "without_mean")])
+def test_plot_setting_reruns_only_the_figure(repo, key, value):
+    old = load(repo / "profiles/demo/demo.yaml", base=repo / "config.yaml")["fig9"][key]
+    set_demo(repo, "fig9", key, value)
     jobs, why, out = plan(repo)
     assert jobs == {"fig9": 1}
     assert why["params have changed since last execution"] == {"fig9"}
-    assert f"'columns': {old}" in out and "'columns': 3" in out  # -n names the changed value
+    assert f"'{key}': {old!r}" in out and f"'{key}': {value!r}" in out  # -n names the changed value
 
 
 def test_spectrum_setting_reruns_spectrum_and_figure_not_data(repo):

@@ -20,19 +20,73 @@ def load(
     checked: bool = True,
 ) -> dict:
     """The configuration a workflow run sees: `base` (config.yaml), each of `files`, then `overrides`, merged
-    as Snakemake merges --configfile and --config, with the schema's defaults filled in, validated, and (when
-    `checked`) put through the checks across sections that the workflow makes before it plans."""
+    as Snakemake merges --configfile and --config, then completed as the Snakefile completes it (`complete`)."""
     import yaml
-    from snakemake.utils import update_config, validate
+    from snakemake.utils import update_config
 
     config: dict = {}
     for path in (base, *files):
         update_config(config, yaml.safe_load(Path(path).read_text()) or {})
     update_config(config, overrides or {})
+    complete(config, checked)
+    return config
+
+
+def complete(config: dict, checked: bool = True) -> None:
+    """Turn a merged config into the one the workflow plans with, in place: the null rule (`unset_nulls`), the
+    schema's defaults for absent keys, validation, and (when `checked`) the checks across sections."""
+    import yaml
+    from snakemake.utils import validate
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    unset_nulls(config, schema, schema["$defs"])
     validate(config, str(SCHEMA))
     if checked:
         check(config)
-    return config
+
+
+def unset_nulls(node: dict, schema: dict, defs: dict) -> None:
+    """Null takes back what earlier files set (Snakemake merges files mapping by mapping, so `{}` cannot): where
+    null is not a valid value, a key set to null is removed, so its schema default applies, except that a
+    mapping keyed by name (fig4.epochs_by_dataset, custom_datasets, sources) becomes empty."""
+    for key in list(node):
+        sub = _key_schema(schema, key, defs)
+        if sub is None:
+            continue
+        if node[key] is None and not _accepts(sub, None, defs):
+            if _keyed_by_name(sub):
+                node[key] = {}
+            else:
+                del node[key]
+        elif isinstance(node[key], dict):
+            unset_nulls(node[key], sub, defs)
+
+
+def _keyed_by_name(schema: dict) -> bool:
+    """A mapping whose keys are names the user chooses (datasets, files), not fixed properties."""
+    return (
+        schema.get("type") == "object"
+        and isinstance(schema.get("additionalProperties"), dict)
+        and not schema.get("properties")
+    )
+
+
+def _key_schema(schema: dict, key: str, defs: dict) -> dict | None:
+    """The schema of `key` inside an object schema (its property, else its additionalProperties), with a
+    top-level $ref resolved; None when the schema says nothing about it."""
+    sub = schema.get("properties", {}).get(key, schema.get("additionalProperties"))
+    if not isinstance(sub, dict):
+        return None
+    if "$ref" in sub:
+        sub = {**defs[sub["$ref"].rsplit("/", 1)[1]], **{k: v for k, v in sub.items() if k != "$ref"}}
+    return sub
+
+
+def _accepts(schema: dict, value, defs: dict) -> bool:
+    """Whether `value` is valid under `schema` (null is a value of data_root, spectrum.max_vectors, ...)."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator({**schema, "$defs": defs}).is_valid(value)
 
 
 def dataset_names(config: dict) -> list[str]:
@@ -45,6 +99,22 @@ def dataset_options(config: dict, name: str) -> dict:
     if name in config.get("custom_datasets", {}):
         return dict(config["custom_datasets"][name])
     return dict(config.get("datasets", {}).get(name, {}))
+
+
+def fig4_levels(fig4: dict) -> dict[str, list[str]]:
+    """The Fig. 4 grid side by side, {side: [levels]}: a list of shares serves every side of fig4.sides; a
+    {top: [...], bottom: [...]} mapping gives each side its own, and its keys are the sides trained (each must
+    be one of fig4.sides, whose default lists both)."""
+    shares, sides = fig4["shares"], fig4["sides"]
+    if isinstance(shares, list):
+        return {side: list(shares) for side in sides}
+    left_out = [side for side in shares if side not in sides]
+    if left_out:
+        raise LbrError(
+            f"fig4.shares gives shares for {left_out} but fig4.sides {sides} leaves it out; "
+            "add it to fig4.sides or remove it from fig4.shares."
+        )
+    return {side: list(shares[side]) for side in sides if side in shares}
 
 
 def check_dataset(config: dict, name: str, where: str) -> None:
@@ -70,6 +140,7 @@ def check(config: dict) -> None:
         check_dataset(config, name, "fig4.datasets")
     for name in fig4.get("epochs_by_dataset", {}):
         check_dataset(config, name, "fig4.epochs_by_dataset")
+    fig4_levels(config["fig4"])
     check_guidance(config)
     check_theory(config)
     for name in config.get("sources", {}):

@@ -41,7 +41,7 @@ rule train_classifier:
     params:
         recipe=recipe(ClassifierSettings),
     message:
-        "Training {wildcards.arch} on {wildcards.dataset} {wildcards.side}-{wildcards.level} (aug={wildcards.aug}, seed={wildcards.seed})"
+        "Training {wildcards.arch} on {wildcards.dataset} {wildcards.side}-{wildcards.level} for {params.recipe[epochs]} epochs (aug={wildcards.aug}, seed={wildcards.seed})"
     script:
         "../scripts/train_classifier.py"
 

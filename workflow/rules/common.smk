@@ -3,7 +3,7 @@
 import json
 from dataclasses import asdict
 
-from lbr.config import dataset_names, dataset_options
+from lbr.config import dataset_names, dataset_options, fig4_levels
 from lbr.data.registry import dataset_spec, resized_options
 from lbr.settings import (
     AlignmentSettings,
@@ -104,17 +104,21 @@ TRAIN_RUNTIME_MIN = {"tinyimagenet": 240, "imagenette": 240, "arabic_characters"
 
 
 def fig4_runs():
-    """metrics.json of every run of the Fig. 4 grid in config['fig4']."""
+    """metrics.json of every run of the Fig. 4 grid in config['fig4'], each side at its own shares."""
     c = config["fig4"]
-    return expand(
-        f"{TRAIN_RUN}/metrics.json",
-        dataset=c["datasets"],
-        arch=c["archs"],
-        side=c["sides"],
-        level=c["shares"],
-        aug=c["aug"],
-        seed=c["seeds"],
-    )
+    return [
+        run
+        for side, levels in fig4_levels(c).items()
+        for run in expand(
+            f"{TRAIN_RUN}/metrics.json",
+            dataset=c["datasets"],
+            arch=c["archs"],
+            side=side,
+            level=levels,
+            aug=c["aug"],
+            seed=c["seeds"],
+        )
+    ]
 
 
 def train_mem_mb(wildcards, attempt):

@@ -197,7 +197,7 @@ rule fig7:
     conda:
         "../../envs/lbr.yaml"
     params:
-        options={"k_min": config["fig7"]["k_min"]},
+        options={"measure": config["fig7"]["measure"], "k_min": config["fig7"]["k_min"]},
     message:
         "Fig. 7: impact of masking and Gaussian noise on alignment"
     script:

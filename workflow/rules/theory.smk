@@ -89,7 +89,7 @@ rule fig7_dataset:
         runtime=240,
     params:
         recipe=recipe(DenoisingSettings),
-        noises={k: config["fig7"][k] for k in ("sigmas", "patches", "ratios", "measure")},
+        noises={k: config["fig7"][k] for k in ("sigmas", "patches", "ratios")},
     message:
         "Alignment of {wildcards.dataset} under masking and Gaussian noise (Theorem 3)"
     script:

@@ -14,7 +14,7 @@ def main(smk):
     specs += [denoising.NoiseSpec("mask", float(r), int(p)) for p in fig["patches"] for r in fig["ratios"]]
     moments = alignment.load_moments(smk.input.moments)
     basis, xtx = denoising.noise_inputs(moments, specs, s.rank_rtol, pick_device(s.device))
-    table = denoising.impact_table(basis, xtx, specs, moments.shape, moments.n, s.jitter, fig["measure"])
+    table = denoising.impact_table(basis, xtx, specs, moments.shape, moments.n, s.jitter)
     table.insert(0, "dataset", smk.wildcards.dataset)
     table["D"], table["preprocessing"] = basis.d, moments.preprocessing
     save_csv(table, smk.output[0])

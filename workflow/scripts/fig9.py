@@ -14,7 +14,9 @@ def main(smk):
     x, _, _ = load_split(smk.input.train)
     spectrum = basis_file.load(smk.input.spectrum)
     subs = resolve_sides(spectrum["eigenvalues"], cfg, Grid(**smk.params.grid))
-    fig = subspace_gallery(x, spectrum, subs, cfg["n_images"], cfg["columns"], cfg["seed"], cfg["dataset"])
+    fig = subspace_gallery(
+        x, spectrum, subs, cfg["n_images"], cfg["columns"], cfg["seed"], cfg["dataset"], cfg["display"]
+    )
     save_figure(fig, smk.output.pdf, smk.output.png)
 
 

@@ -10,6 +10,9 @@ from lbr.figures.style import styled
 from lbr.spectral.pixels import preprocess_images
 from lbr.spectral.subspaces import Subspace, project
 
+# How projected images are shown (config fig1/fig9.display), as a figure title names it.
+DISPLAYS = {"with_mean": "projection + train mean", "without_mean": "projection alone"}
+
 
 def minmax(images: np.ndarray) -> np.ndarray:
     """Scale each image to [0, 1] on its own (torchvision make_grid(normalize=True, scale_each=True))."""
@@ -34,20 +37,25 @@ def show(ax, grid: np.ndarray) -> None:
     ax.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
 
 
-def projected_views(images: np.ndarray, spectrum: dict, subs: list[Subspace]) -> list[np.ndarray]:
-    """Each image projected onto each subspace (paper preprocessing), min-max scaled for display."""
+def projected_views(images: np.ndarray, spectrum: dict, subs: list[Subspace], display: str) -> list[np.ndarray]:
+    """Each image projected onto each subspace, min-max scaled per image. The eigenbasis is of centred
+    (per-image-std-normalised) pixels; display 'with_mean' adds back the train mean they were centred on, as the
+    authors' pca_figure.py does, 'without_mean' shows the projection alone (see DISPLAYS)."""
+    if display not in DISPLAYS:
+        raise LbrError(f"fig1/fig9.display must be one of {sorted(DISPLAYS)}, not '{display}'.")
     rows = preprocess_images(images, spectrum["mean"]).astype(np.float32)
     vectors = np.asarray(spectrum["eigenvectors"], dtype=np.float32)
-    return [minmax(project(rows, vectors, sub).reshape(images.shape)) for sub in subs]
+    shift = np.asarray(spectrum["mean"], dtype=np.float32) if display == "with_mean" else 0
+    return [minmax((project(rows, vectors, sub) + shift).reshape(images.shape)) for sub in subs]
 
 
-def example_images(x: np.ndarray, spectrum: dict, subs: list[Subspace], indices: list[int]) -> np.ndarray:
-    """Rows of [original, projection on each subspace] for the chosen images, each min-max scaled."""
+def example_images(x: np.ndarray, spectrum: dict, subs: list[Subspace], indices: list[int], display: str) -> np.ndarray:
+    """Rows of [original, projection on each subspace] for the chosen images (Fig. 1, middle)."""
     bad = [i for i in indices if not 0 <= i < len(x)]
     if bad:
         raise LbrError(f"fig1.image_indices {bad} are outside the {len(x)} training images; pick smaller indices.")
     chosen = x[np.asarray(indices)]
-    tiles = [chosen.astype(np.float32) / 255.0] + projected_views(chosen, spectrum, subs)
+    tiles = [chosen.astype(np.float32) / 255.0] + projected_views(chosen, spectrum, subs, display)
     return np.stack(tiles, axis=1).reshape(-1, *chosen.shape[1:])
 
 
@@ -60,13 +68,14 @@ def subspace_gallery(
     columns: int,
     seed: int,
     dataset: str,
+    display: str,
 ):
     """Paper Fig. 9: random originals, then their projection onto each given subspace, min-max scaled."""
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(len(x), size=min(n_images, len(x)), replace=False))
     chosen = x[idx]
     blocks = [("original", chosen.astype(np.float32) / 255.0)]
-    for sub, view in zip(subs, projected_views(chosen, spectrum, subs)):
+    for sub, view in zip(subs, projected_views(chosen, spectrum, subs, display)):
         kept = f"{100 * sub.variance_kept:.1f}% of the variance, {sub.dims} of {sub.n_directions} dims"
         label = f"{sub.side} subspace: {kept}"
         blocks.append((label, view))
@@ -80,6 +89,6 @@ def subspace_gallery(
         show(ax, tile(imgs, cols))
         ax.set_title(label)
         ax.axis("off")
-    fig.suptitle(f"{dataset}: original / bottom / top principal subspace", y=1.0)
+    fig.suptitle(f"{dataset}: original / bottom / top principal subspace ({DISPLAYS[display]})", y=1.0)
     fig.tight_layout()
     return fig

@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from lbr.errors import LbrError
 from lbr.figures.style import styled
 from lbr.tables.concat import require_columns
 
@@ -14,26 +15,33 @@ FIG2_COLUMNS = ["dataset", "K", "K_frac", "alignment", "alignment_code"]
 FIG7_COLUMNS = ["dataset", "noise", "ratio", "patch", "sigma", "K", "alignment", "impact_pct"]
 FIG8_COLUMNS = ["D", "K", "lam", "step", "loss_gd", "loss_closed_form"]
 TINY = 1e-18
+# Each alignment measure: the suffix of its table columns (alignment_code, impact_pct_code) and its tag on an axis.
+MEASURES = {"code": ("_code", "authors' 100·sqrt, class-weighted"), "paper": ("", "Eq. 7 ratio")}
+FIG2_AXIS = {"code": ("task alignment (%)", (0, 100)), "paper": (r"task alignment $\rho(K)$", (0, 1))}
 
 
-def _measure_column(measure: str) -> tuple[str, str, tuple[float, float]]:
-    if measure == "code":
-        return "alignment_code", "task alignment (%) [authors' sqrt variant]", (0, 100)
-    return "alignment", r"task alignment $\rho(K)$ (Eq. 7)", (0, 1)
+def measure_column(column: str, measure: str) -> tuple[str, str]:
+    """The table column holding `column` in `measure` (paper: Eq. 7's ratio; code: the authors' plotted
+    variant) and the tag that names the measure on the axis."""
+    if measure not in MEASURES:
+        raise LbrError(f"fig2/fig7.measure must be one of {sorted(MEASURES)}, not '{measure}'.")
+    suffix, tag = MEASURES[measure]
+    return column + suffix, tag
 
 
 @styled
-def fig2(table: pd.DataFrame, measure: str = "paper", k_max: int = 256):
+def fig2(table: pd.DataFrame, measure: str = "code", k_max: int = 256):
     """Alignment vs K: (a) K = 1..k_max, (b) K as a percentage of the input dimension."""
     require_columns(table, FIG2_COLUMNS, "the Fig. 2 table")
-    col, ylabel, ylim = _measure_column(measure)
+    col, tag = measure_column("alignment", measure)
+    label, ylim = FIG2_AXIS[measure]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     for name, part in table.groupby("dataset", sort=False):
         part = part.sort_values("K")
         head = part[part["K"] <= k_max]
         (line,) = axes[0].plot(head["K"], head[col], lw=1.5, label=name)
         axes[1].plot(100 * part["K_frac"], part[col], lw=1.5, color=line.get_color())
-    axes[0].set(xlabel="latent dimension $K$", ylabel=ylabel, ylim=ylim, xlim=(1, k_max), title="(a)")
+    axes[0].set(xlabel="latent dimension $K$", ylabel=f"{label}\n[{tag}]", ylim=ylim, xlim=(1, k_max), title="(a)")
     axes[1].set(xlabel="latent dimension (% of input dimension)", ylim=ylim, xlim=(0, 100), title="(b)")
     axes[0].legend(ncol=2, frameon=False)
     for ax in axes:
@@ -43,9 +51,10 @@ def fig2(table: pd.DataFrame, measure: str = "paper", k_max: int = 256):
 
 
 @styled
-def fig7(table: pd.DataFrame, k_min: int = 32):
+def fig7(table: pd.DataFrame, measure: str = "code", k_min: int = 32):
     """Impact of masking (rows: patch sizes; curves: mask ratios) and of Gaussian noise (last row) on alignment."""
-    require_columns(table, FIG7_COLUMNS, "the Fig. 7 table")
+    col, tag = measure_column("impact_pct", measure)
+    require_columns(table, [*FIG7_COLUMNS, col], "the Fig. 7 table")
     datasets = list(dict.fromkeys(table["dataset"]))
     mask = table[table["noise"] == "mask"]
     gauss = table[table["noise"] == "gaussian"]
@@ -71,12 +80,12 @@ def fig7(table: pd.DataFrame, k_min: int = 32):
             for t, level in enumerate(levels):
                 cur = sel[(sel[key] == level) & (sel["K"] >= k_min)].sort_values("K")
                 color = cmap(t / max(1, len(levels) - 1))
-                ax.plot(cur["K"], cur["impact_pct"], color=color, lw=1.2, alpha=0.85, label=fmt.format(level))
+                ax.plot(cur["K"], cur[col], color=color, lw=1.2, alpha=0.85, label=fmt.format(level))
             ax.axhline(0, color="k", lw=1.5)
             ax.set_title(title)
             ax.grid(alpha=0.3)
             if j == 0:
-                ax.set_ylabel("impact on sup. perf. (%)")
+                ax.set_ylabel(f"impact on sup. perf. (%)\n[{tag}]")
             if i == len(rows) - 1:
                 ax.set_xlabel("embedding dim. ($K$)")
             if j == len(datasets) - 1:

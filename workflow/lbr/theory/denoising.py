@@ -357,12 +357,11 @@ def impact_table(
     shape: tuple[int, int, int],
     n: int,
     jitter: float = DEFAULT_JITTER,
-    measure: str = "paper",
 ) -> pd.DataFrame:
     """Fig. 7 rows: rho under each noise for every K, and its change relative to no noise (percent).
 
-    impact_pct = 100 (rho_T - rho_0) / rho_0 with rho the `measure` ('paper' ratio or authors' 'code'
-    variant); both impacts are kept as impact_pct_paper and impact_pct_code.
+    impact_pct = 100 (rho_T - rho_0) / rho_0 for Eq. 7's ratio (column alignment), impact_pct_code the same for
+    the authors' variant (alignment_code); the figure picks one (fig7.measure).
     """
     base = alignment_under_noise(basis, feature_basis(basis, b, NoiseSpec("none"), shape, n, jitter))
     frames = []
@@ -376,8 +375,7 @@ def impact_table(
                 "K": np.arange(1, basis.rank + 1),
                 "alignment": cur["alignment"],
                 "alignment_code": cur["alignment_code"],
-                "impact_pct": paper if measure == "paper" else code,
-                "impact_pct_paper": paper,
+                "impact_pct": paper,
                 "impact_pct_code": code,
             }
         )
