@@ -38,6 +38,7 @@ def main(argv=None) -> None:
     p.add_argument("--n", type=int, default=2000, help="training images (a seeded subset of --data)")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--latent", type=int, default=64)
+    p.add_argument("--depth", type=int, default=3, help="DCAE depth (image sides must divide by 2**depth)")
     p.add_argument("--bands", type=int, default=8)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=0)
@@ -65,7 +66,7 @@ def main(argv=None) -> None:
             compile_mode="default",
             checkpoint_every=0,
             arch="dcae",
-            depth=3,
+            depth=a.depth,
             latent=a.latent,
             measure_images=None,
             measure_batch=512,
@@ -80,7 +81,7 @@ def main(argv=None) -> None:
     captured = {k: band_statistics(lam, r["energy"], r["error"], edges)["captured"][-1] for k, r in results.items()}
     per_direction = band_statistics(lam, results["off"]["energy"], results["off"]["error"], edges)["band_eigenvalue"]
     print(
-        f"{len(x)} images {x.shape[1:]}, DCAE depth 3 latent {a.latent}, {a.epochs} epochs; "
+        f"{len(x)} images {x.shape[1:]}, DCAE depth {a.depth} latent {a.latent}, {a.epochs} epochs; "
         f"float32 {seconds['off']:.0f} s, bf16 {seconds['bf16']:.0f} s; bf16 rounding floor {BF16_FLOOR:.1e}"
     )
     print(f"{'band':>4s} {'ranks':>11s} {'eigenvalue':>11s} {'captured f32':>13s} {'captured bf16':>14s}")

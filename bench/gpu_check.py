@@ -84,6 +84,13 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def job(kind, device: torch.device, **fields):
+    """Settings of a benchmarked job: the numeric policy's `auto` choices on `device`, no checkpoints, no
+    compile unless `fields` say so (the benchmark sizes are its own, not the workflow's defaults)."""
+    base = {"device": str(device), "seed": 0, "storage": "auto", "autocast": "auto", "channels_last": "auto"}
+    return kind(**(base | {"compile": False, "compile_mode": "default", "checkpoint_every": 0} | fields))
+
+
 def timed(on: torch.device, fn, *args, **kwargs):
     """(fn(...), seconds) with the device `on` synchronised at both ends."""
     sync(on)
@@ -178,19 +185,14 @@ def mnist_slice(size: dict, device: torch.device, data_root: Path | None, out: d
     everything = Subspace("top", "1", d, d, 1.0, 1.0, 1.0, d)
     subspaces = {"full": everything, "top-0.9": resolve(spectrum["eigenvalues"], "top", "0.9")}
     subspaces["bottom-0.2"] = resolve(spectrum["eigenvalues"], "bottom", "0.2")
-    settings = ClassifierSettings(
-        device=str(device),
-        seed=0,
+    settings = job(
+        ClassifierSettings,
+        device,
         epochs=size["mnist_epochs"],
         batch_size=512 if size is FULL else 64,
         lr=1e-3,
         weight_decay=1e-3,
-        storage="auto",
-        autocast="auto",
-        channels_last="auto",
         compile="auto" if size is FULL else False,
-        compile_mode="default",
-        checkpoint_every=0,
         arch="resnet9",
         aug=True,
         pct_start=0.3,
@@ -223,19 +225,14 @@ def autoencoder_epochs(size: dict, device: torch.device, out: dict) -> None:
 
     rng = np.random.default_rng(2)
     x = rng.integers(0, 256, (size["dcae_n"], 32, 32, 3), dtype=np.uint8)
-    dcae = DynamicsSettings(
-        device=str(device),
-        seed=0,
+    dcae = job(
+        DynamicsSettings,
+        device,
         epochs=1,
         batch_size=256,
         lr=1e-3,
         weight_decay=1e-3,
-        storage="auto",
         autocast="off",
-        channels_last="auto",
-        compile=False,
-        compile_mode="default",
-        checkpoint_every=0,
         arch="dcae",
         depth=3,
         latent=512 if size is FULL else 16,
@@ -248,24 +245,19 @@ def autoencoder_epochs(size: dict, device: torch.device, out: dict) -> None:
     out["d_dcae"] = {"N": len(x), "seconds_with_measurement": seconds, "first_step_s": result["first_step_seconds"]}
 
     n, px = size["guidance_n"], size["guidance_size"]
-    g = GuidanceSettings(
-        device=str(device),
-        seed=0,
+    full = size is FULL
+    g = job(
+        GuidanceSettings,
+        device,
         epochs=1,
-        batch_size=128 if size is FULL else 16,
+        batch_size=128 if full else 16,
         lr=2e-4,
         weight_decay=0.0,
-        storage="auto",
-        autocast="auto",
-        channels_last="auto",
-        compile=False,
-        compile_mode="default",
-        checkpoint_every=0,
         latent=size["guidance_latent"],
         guidance=0.01,
         width=size["guidance_width"],
-        encoder_blocks=(3, 4, 6, 3) if size is FULL else (1, 1, 1, 1),
-        decoder_blocks=(3, 6, 4, 3) if size is FULL else (1, 1, 1, 1),
+        encoder_blocks=(3, 4, 6, 3) if full else (1, 1, 1, 1),
+        decoder_blocks=(3, 6, 4, 3) if full else (1, 1, 1, 1),
         optimizer="adam",
         pct_start=0.3,
         eval_every=0,

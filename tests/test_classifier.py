@@ -27,13 +27,18 @@ def _normalized(x):
     return x / x.reshape(len(x), -1).std(1)[:, None, None, None]
 
 
-@pytest.fixture(scope="module")
-def data():
-    d = synthetic(n_train=600, n_test=200, height=16, width=16, evidence=0.3, seed=1)
+def filtered_like(evidence: float):
+    """Synthetic train/test images renormalised as the filter step does, float16 as the filtered arrays."""
+    d = synthetic(n_train=600, n_test=200, height=16, width=16, evidence=evidence, seed=1)
     (xtr, ytr), (xte, yte) = d["train"], d["test"]
     xtr, xte = _normalized(xtr), _normalized(xte)
     mean = xtr.mean(0)
     return (xtr - mean).astype(np.float16), ytr, (xte - mean).astype(np.float16), yte
+
+
+@pytest.fixture(scope="module")
+def data():
+    return filtered_like(evidence=0.3)
 
 
 def _fit(data, arch, loss, aug, epochs=4, width=0.25, lr=3e-3, batch_size=50):

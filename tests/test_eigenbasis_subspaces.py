@@ -11,6 +11,7 @@ from lbr.spectral import basis_file, filtering
 from lbr.spectral import eigenbasis as spectrum
 from lbr.spectral import preprocess as pp
 from lbr.spectral import subspaces as subspace
+from lbr.spectral.accumulate import SymmetricSum, chunks
 
 GRID = subspace.Grid(points=8, bottom_power=0.25)
 
@@ -40,6 +41,19 @@ def test_chunked_covariance_equals_one_shot():
     xc, ref_mean = _numpy_preprocessed(x)
     np.testing.assert_allclose(mean.numpy(), ref_mean, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(got, xc.T @ xc, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("blas", [True, False], ids=["cpu-blas", "gpu-path"])
+def test_symmetric_sum_of_chunks_equals_the_one_shot_products(blas):
+    rng = np.random.default_rng(3)
+    a = torch.from_numpy(rng.standard_normal((37, 11)))
+    rows, cols = SymmetricSum(11, CPU, blas), SymmetricSum(37, CPU, blas)
+    for sl in chunks(37, 8):
+        rows.add_rows(a[sl])
+    for sl in chunks(11, 4):
+        cols.add_cols(a[:, sl])
+    np.testing.assert_allclose(rows.result(5).numpy(), a.numpy().T @ a.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cols.result(5).numpy(), a.numpy() @ a.numpy().T, rtol=1e-12, atol=1e-12)
 
 
 def test_gram_trick_matches_direct_eigendecomposition():

@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from test_classifier import _normalized, _write_inputs
+from test_classifier import _write_inputs, filtered_like
 
 from lbr.data.builtin import synthetic
 from lbr.data.splits import save_split
@@ -37,11 +37,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def filtered():
     """Filtered-like float16 images whose class evidence a tiny ResNet9 learns in a few epochs."""
-    d = synthetic(n_train=600, n_test=200, height=16, width=16, evidence=0.6, seed=1)
-    (xtr, ytr), (xte, yte) = d["train"], d["test"]
-    xtr, xte = _normalized(xtr), _normalized(xte)
-    mean = xtr.mean(0)
-    return (xtr - mean).astype(np.float16), ytr, (xte - mean).astype(np.float16), yte
+    return filtered_like(evidence=0.6)
 
 
 @pytest.fixture(autouse=True)

@@ -51,22 +51,9 @@ def fig5(curves: pd.DataFrame, recon: list[dict], image_latent: int, n_images: i
                 label=f"{_label(weight)}, {split}",
             )
             if split == "valid":
-                ax_acc.plot(
-                    part["epoch"],
-                    100 * part["acc_linear"],
-                    "-",
-                    color=colours[weight],
-                    lw=1.2,
-                    label=f"{_label(weight)}, linear",
-                )
-                ax_acc.plot(
-                    part["epoch"],
-                    100 * part["acc_mlp"],
-                    ":",
-                    color=colours[weight],
-                    lw=1.2,
-                    label=f"{_label(weight)}, MLP",
-                )
+                for (column, head), style in zip(HEADS, ("-", ":"), strict=True):
+                    label = f"{_label(weight)}, {head.split()[0]}"
+                    ax_acc.plot(part["epoch"], 100 * part[column], style, color=colours[weight], lw=1.2, label=label)
         ax_loss.set_title(f"latent {latent}")
         ax_loss.set_yscale("log")
         ax_acc.set_xlabel("epoch")

@@ -26,10 +26,11 @@ class SymmetricSum:
     """A running float64 sum of A^T A (`add_rows`) or A A^T (`add_cols`) over chunks A.
 
     On the CPU each update is a BLAS symmetric rank-k update (one triangle, half the flops of a GEMM) and the
-    other triangle is filled once at the end, block by block; elsewhere it is an addmm."""
+    other triangle is filled once at the end, block by block; on a GPU it is a torch addmm (`blas=False` runs
+    that path on the CPU too, so that it is tested without a GPU)."""
 
-    def __init__(self, size: int, device: torch.device):
-        self.cpu = device.type == "cpu"
+    def __init__(self, size: int, device: torch.device, blas: bool | None = None):
+        self.cpu = device.type == "cpu" if blas is None else blas
         if self.cpu:
             self.acc = np.zeros((size, size), dtype=np.float64, order="F")
         else:

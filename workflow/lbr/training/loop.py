@@ -10,7 +10,6 @@ a long-lived generator).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
@@ -24,6 +23,7 @@ import torch
 
 from lbr.errors import LbrError
 from lbr.io import atomic_path
+from lbr.training.policy import autocast_context
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +96,6 @@ def compile_model(model: torch.nn.Module, cfg: LoopConfig) -> torch.nn.Module:
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(Path(".cache/torchinductor").resolve()))
     mode = None if cfg.compile_mode == "default" else cfg.compile_mode
     return torch.compile(model, mode=mode, dynamic=False if cfg.drop_last else None)
-
-
-def autocast_context(cfg: LoopConfig, device: torch.device):
-    """bf16 autocast on the job's device when the policy asks for it (reusable for every step)."""
-    if cfg.autocast is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=cfg.autocast)
 
 
 def process_seconds() -> float:
@@ -213,7 +206,7 @@ def fit(
         history, start = state["history"], state["epoch"] + 1
         log.info("resumed from %s after epoch %d", checkpoint, state["epoch"])
     step_model = compile_model(model, cfg) if cfg.compile else model
-    autocast = autocast_context(cfg, device)
+    autocast = autocast_context(cfg.autocast, device)
     stats = {} if stats is None else stats
     done_here = 0
     for epoch in range(start, cfg.epochs):

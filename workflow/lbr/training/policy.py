@@ -25,10 +25,7 @@ class Policy:
     compile_mode: str
 
     def autocast_context(self, device: torch.device):
-        """The forward pass's autocast (a no-op context when the policy computes in float32)."""
-        if self.autocast is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=device.type, dtype=self.autocast)
+        return autocast_context(self.autocast, device)
 
     def layout(self, x: torch.Tensor) -> torch.Tensor:
         """A 4-d batch in the policy's memory layout (no copy when it already is)."""
@@ -52,6 +49,13 @@ class Policy:
             "compile": self.compile,
             "compile_mode": self.compile_mode,
         }
+
+
+def autocast_context(dtype: torch.dtype | None, device: torch.device):
+    """The forward pass's autocast on `device` (a no-op context for float32); reusable for every step."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 def resolve(settings, device: torch.device, fast_storage: str) -> Policy:
