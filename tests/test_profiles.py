@@ -95,7 +95,7 @@ def test_local_profile_counts_gpus():
     assert LOCAL["resources"]["gpu"] >= 1 and LOCAL["cores"] == "all"
 
 
-@pytest.mark.parametrize("profile", ["slurm", "local"])
+@pytest.mark.parametrize("profile", ["slurm", "local", "laptop"])
 def test_profile_loads_and_plans_the_paper_workflow(profile, tmp_path):
     repo = copy_workflow(tmp_path / "repo")
     result = snakemake(
