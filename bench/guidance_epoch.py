@@ -17,9 +17,9 @@ import time
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from lbr import models
 from lbr.models import GuidedAutoencoder
 from lbr.training import resized_views as aug
 
@@ -28,34 +28,9 @@ H100_RESNET9_IMG_S, RESNET9_GFLOP = 45_400, 3.18  # DESIGN.md anchor (bf16, chan
 LATENTS = (128, 256, 512, 640, 1024, 2048, 3072, 4096)
 
 
-def resnet9(n_classes: int = 10) -> nn.Module:
-    """The anchor model of DESIGN.md (DIGEST Sec. 6.1 widths), only as a timing reference."""
-
-    def block(c_in, c_out, pool=False):
-        layers = [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
-        return nn.Sequential(*layers, *([nn.MaxPool2d(2)] if pool else []))
-
-    class Res(nn.Module):
-        def __init__(self, c):
-            super().__init__()
-            self.f = nn.Sequential(block(c, c), block(c, c))
-
-        def forward(self, x):
-            return x + self.f(x)
-
-    return nn.Sequential(
-        block(3, 64),
-        block(64, 128, True),
-        Res(128),
-        block(128, 256, True),
-        block(256, 512, True),
-        Res(512),
-        block(512, 1028, True),
-        Res(1028),
-        nn.AdaptiveMaxPool2d(1),
-        nn.Flatten(),
-        nn.Linear(1028, n_classes),
-    )
+def resnet9(n_classes: int = 10) -> torch.nn.Module:
+    """The anchor model of DESIGN.md: the project's ResNet9 at the authors' widths on 32x32 images."""
+    return models.build("resnet9", in_shape=(3, 32, 32), n_classes=n_classes)
 
 
 def ae_step(model, opt, x_u8, y, gen):
