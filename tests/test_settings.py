@@ -98,13 +98,13 @@ datasets:
 spectrum: {device: cpu}
 filter: {device: cpu}
 fig4: {datasets: [synthetic], archs: [mlp], sides: [bottom], shares: [g4], aug: [0], seeds: [0], epochs: 2,
-       batch_size: 50, lr: 0.003, compile: false, device: cpu, eval_every: 1, checkpoint_every: 1, threads: 1}
+       batch_size: 50, lr: 0.003, compile: false, device: cpu, eval_every: 1, threads: 1}
 dynamics: {latent: 8, epochs: 2, batch_size: 32, lr: 0.003, measure_images: 100, device: cpu}
 fig3: {dataset: synthetic, runs: [{arch: dcae, depth: 3}], epochs: [0, 1], bands: 4}
 fig1: {dynamics_run: {dataset: synthetic, arch: dcae, depth: 3}}
 guidance: {dataset: synthetic, source_size: 32, source_options: {n_train: 48, n_test: 16}, image_size: 32,
            latents: [8], weights: [0.0], width: 4, encoder_blocks: [1, 1, 1, 1], decoder_blocks: [1, 1, 1, 1],
-           epochs: 1, batch_size: 16, eval_every: 1, checkpoint_every: 1, n_reconstructions: 2, device: cpu}
+           epochs: 1, batch_size: 16, eval_every: 1, n_reconstructions: 2, device: cpu}
 fig5: {image_latent: 8}
 closed_form: {device: cpu}
 fig2: {datasets: [digits]}
@@ -147,7 +147,7 @@ def changed(key, value):
         return "cpu" if value == "auto" else "auto"
     if isinstance(value, bool):
         return not value
-    if isinstance(value, int):
+    if isinstance(value, int | float):
         return value + 1
     return {"auto": True, "default": "max-autotune"}[value]  # channels_last / compile, compile_mode
 

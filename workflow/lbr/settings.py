@@ -90,7 +90,7 @@ class TrainerSettings(DeviceSettings):
     resident images and `autocast` change the numbers; `channels_last` and `compile` only the speed; see
     `lbr.training.policy`) and its checkpoint cadence."""
 
-    RUNTIME = (*DeviceSettings.RUNTIME, "channels_last", "compile", "compile_mode", "checkpoint_every")
+    RUNTIME = (*DeviceSettings.RUNTIME, "channels_last", "compile", "compile_mode", "checkpoint_minutes")
 
     seed: int
     epochs: int
@@ -102,7 +102,7 @@ class TrainerSettings(DeviceSettings):
     channels_last: str | bool
     compile: str | bool
     compile_mode: str
-    checkpoint_every: int
+    checkpoint_minutes: float
 
 
 @dataclass(frozen=True)

@@ -141,12 +141,13 @@ def run(
     policy = resolve(settings, device, fast_storage="uint8")
     epochs = set(range(settings.epochs))
     recorder = EnergyRecorder(images, vectors, epochs, settings.measure_batch, sidecar, policy, device)
-    if INIT_EPOCH not in recorder.records:
-        recorder.measure(model, INIT_EPOCH)
     task = ReconstructionTask(train, test, settings.measure_batch, policy)
     stats: dict = {}
     cfg = LoopConfig.of(settings, policy)
-    history = fit(model, task, cfg, device, checkpoint, recorder, stop_after=stop_after, stats=stats)
+    with policy.precision():  # float32 means IEEE float32 here too, not cuDNN's default TF32
+        if INIT_EPOCH not in recorder.records:
+            recorder.measure(model, INIT_EPOCH)
+        history = fit(model, task, cfg, device, checkpoint, recorder, stop_after=stop_after, stats=stats)
     if len(history) < settings.epochs:
         return None
     epochs = sorted(recorder.records)

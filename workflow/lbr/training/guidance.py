@@ -119,7 +119,8 @@ class GuidanceTask:
         model.eval()
         idx = torch.as_tensor(indices, device=self.device)
         x = self.valid_view(self.vx[idx])
-        recon = model(x)[0].float()
+        with self.policy.autocast_context(self.device):
+            recon = model(x)[0].float()
         to_u8 = lambda t: (t.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()  # noqa: E731
         return {"x": to_u8(x), "recon": to_u8(recon), "y": self.vy[idx].cpu().numpy(), "index": np.asarray(indices)}
 
@@ -173,10 +174,11 @@ def run_experiment(
         f"{x_tr.shape[1:3]} -> {s.image_size} px, {n_params / 1e6:.1f}M parameters, {device}"
     )
     stats: dict = {}
-    history = fit(model, task, cfg, device, checkpoint=checkpoint, stop_after=stop_after, stats=stats)
-    if len(history) < cfg.epochs:
-        return None
-    rec = task.reconstructions(model, recon_indices(len(y_va), s.n_reconstructions))
+    with policy.precision():
+        history = fit(model, task, cfg, device, checkpoint=checkpoint, stop_after=stop_after, stats=stats)
+        if len(history) < cfg.epochs:
+            return None
+        rec = task.reconstructions(model, recon_indices(len(y_va), s.n_reconstructions))
     final = next(r for r in reversed(history) if "valid_recon" in r)
     metrics = {
         "latent": s.latent,
