@@ -54,7 +54,7 @@ RULE_KEYS = {
     "fig4": {"datasets", "archs", "sides", "shares", "aug", "seeds", "epochs_by_dataset", "threads"},
     "filter": {"grid_points", "bottom_power"},
     "fig8": {"dims", "latents"},
-    "guidance": {"dataset", "source_size", "source_options", "latents", "weights", "seeds", "runtime"},
+    "guidance": {"dataset", "source_size", "source_options", "latents", "weights", "seeds"},
 }
 
 

@@ -3,6 +3,7 @@
     lbr noise-check --dataset cifar10 --noise mask --ratio 0.5 --patch 2
     lbr config --section fig4
     lbr check
+    lbr plan all --measured gpu_check.json
 
 Add a subcommand by writing `_add_<name>(subparsers)` that registers a parser with `func=`, and listing it in
 SUBCOMMANDS.
@@ -133,7 +134,30 @@ def _check(args) -> int:
     return 0
 
 
-SUBCOMMANDS = [_add_noise_check, _add_config, _add_check]
+def _add_plan(sub) -> None:
+    """Jobs per target and the GPU-hours of what is still to run, before anything runs: Snakemake plans the
+    targets with your configuration files (as `snakemake -n` would), and each training job is priced at the
+    training rates of one GPU: what `bench/gpu_check.py` measured (--measured, or gpu_throughput in config), else
+    the documented H100 estimates (docs/train.md). Also the minutes each Slurm job asks for, and the start-up
+    time that running two jobs per GPU hides. Run it in the workflow's folder."""
+    help_ = "jobs per target and estimated GPU-hours, before anything runs"
+    p = sub.add_parser("plan", help=help_, description=_add_plan.__doc__)
+    p.add_argument("targets", nargs="*", default=["all"], help="Snakemake targets (default: all)")
+    p.add_argument("--configfile", nargs="*", default=[], type=Path, help="your files, layered over config.yaml")
+    p.add_argument("--measured", type=Path, help="a gpu_check.json from bench/gpu_check.py on your GPU")
+    p.set_defaults(func=_plan)
+
+
+def _plan(args) -> int:
+    from lbr.cost.plan import build, report
+
+    if not Path("Snakefile").is_file():
+        raise LbrError("run `lbr plan` in the workflow's folder (the one holding Snakefile and config.yaml).")
+    print(report(build(args.targets, args.configfile, measured=args.measured)))
+    return 0
+
+
+SUBCOMMANDS = [_add_noise_check, _add_config, _add_check, _add_plan]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -37,7 +37,7 @@ rule train_classifier:
     resources:
         gpu=1,
         mem_mb=train_mem_mb,
-        runtime=train_runtime,
+        runtime=gpu_runtime("train_classifier"),
     params:
         recipe=recipe(ClassifierSettings),
     message:

@@ -4,6 +4,8 @@ import json
 from dataclasses import asdict
 
 from lbr.config import dataset_names, dataset_options, fig4_levels
+from lbr.cost import jobs as job_costs
+from lbr.cost.throughput import load as load_throughput
 from lbr.data.registry import dataset_spec, resized_options
 from lbr.settings import (
     AlignmentSettings,
@@ -21,6 +23,7 @@ from lbr.settings import (
 from lbr.spectral.subspaces import Grid
 
 DATASETS = dataset_names(config)
+THROUGHPUT = load_throughput(config["gpu_throughput"])  # GPU rates behind the training jobs' Slurm runtimes
 BIG_DATASETS = {"imagenette": 24000, "tinyimagenet": 16000}
 GRID = asdict(Grid.from_config(config))  # the authors' variance grid, one params entry for every rule that resolves it
 
@@ -100,7 +103,6 @@ def dynamics_energies(dataset, runs):
 # Fig. 4: classifier training grid -----------------------------------------------------------------------------
 TRAIN_RUN = "results/train/{dataset}/{arch}/{side}-{level}/aug{aug}/seed{seed}"
 TRAIN_MEM_MB = {"tinyimagenet": 16000, "imagenette": 24000}
-TRAIN_RUNTIME_MIN = {"tinyimagenet": 240, "imagenette": 240, "arabic_characters": 60, "arabic_digits": 60}
 
 
 def fig4_runs():
@@ -125,9 +127,14 @@ def train_mem_mb(wildcards, attempt):
     return TRAIN_MEM_MB.get(wildcards.dataset, 8000) * attempt
 
 
-def train_runtime(wildcards, attempt):
-    """Minutes for one run on one GPU (generous for older cards), doubled per retry."""
-    return TRAIN_RUNTIME_MIN.get(wildcards.dataset, 30) * 2 ** (attempt - 1)
+def gpu_runtime(rule):
+    """Resource function: the minutes a Slurm job of a training `rule` asks for, from its estimated cost on one GPU
+    (`lbr.cost.jobs`: 3x the estimate + 10 min, doubled per retry)."""
+
+    def runtime(wildcards, attempt):
+        return job_costs.slurm_minutes(job_costs.job_cost(rule, config, wildcards, THROUGHPUT), attempt)
+
+    return runtime
 
 
 # Figs. 5-6: guided autoencoders ------------------------------------------------------------------------

@@ -28,7 +28,7 @@ rule train_dynamics:
     resources:
         gpu=1,
         mem_mb=dataset_mem_mb,
-        runtime=lambda wc, attempt: 120 * attempt,
+        runtime=gpu_runtime("train_dynamics"),
     params:
         recipe=recipe(DynamicsSettings),
     message:

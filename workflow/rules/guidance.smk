@@ -22,7 +22,7 @@ rule train_guidance:
     resources:
         gpu=1,
         mem_mb=dataset_mem_mb,
-        runtime=lambda wc, attempt: GUIDANCE["runtime"] * attempt,
+        runtime=gpu_runtime("train_guidance"),
     params:
         recipe=recipe(GuidanceSettings),
     message:
