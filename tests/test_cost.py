@@ -45,7 +45,8 @@ def test_classifier_flops_equal_torchs_count(name, shape, width):
 
 @pytest.mark.parametrize(
     "arch, shape, latent, depth",
-    [("dcae", (3, 32, 32), 64, 3), ("dcae", (1, 16, 16), 32, 4), ("mlpae", (3, 16, 16), 64, 3), ("mlpae", (1, 28, 28), 32, 5)],
+    [("dcae", (3, 32, 32), 64, 3), ("dcae", (1, 16, 16), 32, 4),
+     ("mlpae", (3, 16, 16), 64, 3), ("mlpae", (1, 28, 28), 32, 5)],
 )  # fmt: skip
 def test_autoencoder_flops_equal_torchs_count(arch, shape, latent, depth):
     model = (DCAE if arch == "dcae" else MLPAE)(shape, latent, depth)
