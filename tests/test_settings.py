@@ -51,7 +51,7 @@ WILDCARDS = {
 # Keys of a section that are not a job's settings: what the rules read (grids, threads, cluster time) and
 # what a setting is derived from (epochs_by_dataset gives the classifier's epochs).
 RULE_KEYS = {
-    "fig4": {"datasets", "archs", "sides", "shares", "aug", "seeds", "epochs_by_dataset", "threads"},
+    "fig4": {"datasets", "archs", "sides", "shares", "aug", "seeds", "epochs_by_dataset", "by_dataset", "threads"},
     "filter": {"grid_points", "bottom_power"},
     "fig8": {"dims", "latents"},
     "guidance": {"dataset", "source_size", "source_options", "latents", "weights", "seeds"},

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lbr.data.registry import REGISTRY
 from lbr.errors import LbrError
+from lbr.roles import resolve_roles
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -41,6 +42,8 @@ def complete(config: dict, checked: bool = True) -> None:
     schema = yaml.safe_load(SCHEMA.read_text())
     unset_nulls(config, schema, schema["$defs"])
     validate(config, str(SCHEMA))
+    resolve_roles(config, dataset_names(config))
+    check_fig4_by_dataset(config, schema)
     if checked:
         check(config)
 
@@ -101,6 +104,38 @@ def dataset_options(config: dict, name: str) -> dict:
     return dict(config.get("datasets", {}).get(name, {}))
 
 
+def fig4_for(config: dict, dataset: str) -> dict:
+    """The Fig. 4 settings of one dataset: the fig4 section with fig4.by_dataset[dataset] over it, and the epochs
+    of fig4.epochs_by_dataset unless by_dataset sets them."""
+    fig4 = config["fig4"]
+    section = {k: v for k, v in fig4.items() if k != "by_dataset"}
+    if dataset in fig4["epochs_by_dataset"]:
+        section["epochs"] = fig4["epochs_by_dataset"][dataset]
+    return section | fig4.get("by_dataset", {}).get(dataset, {})
+
+
+BY_DATASET_FIXED = ("datasets", "by_dataset", "epochs_by_dataset")
+
+
+def check_fig4_by_dataset(config: dict, schema: dict) -> None:
+    """Each entry of fig4.by_dataset is a partial fig4 section for a dataset of fig4.datasets: validated as the
+    fig4 section it yields."""
+    from jsonschema import Draft202012Validator
+
+    fig4 = config["fig4"]
+    validator = Draft202012Validator({**schema["properties"]["fig4"], "$defs": schema["$defs"]})
+    for dataset, entry in fig4.get("by_dataset", {}).items():
+        where = f"fig4.by_dataset.{dataset}"
+        if dataset not in fig4["datasets"]:
+            raise LbrError(f"{where} is not one of fig4.datasets {fig4['datasets']}; add it there or drop the entry.")
+        fixed = [k for k in entry if k in BY_DATASET_FIXED]
+        if fixed:
+            raise LbrError(f"{where} sets {fixed}, which apply to the whole figure; set them in fig4 itself.")
+        for error in validator.iter_errors(fig4_for(config, dataset)):
+            key = ".".join(str(p) for p in error.absolute_path)
+            raise LbrError(f"{where}.{key}: {error.message}; fix that value.")
+
+
 def fig4_levels(fig4: dict) -> dict[str, list[str]]:
     """The Fig. 4 grid side by side, {side: [levels]}: a list of shares serves every side of fig4.sides; a
     {top: [...], bottom: [...]} mapping gives each side its own, and its keys are the sides trained (each must
@@ -140,7 +175,8 @@ def check(config: dict) -> None:
         check_dataset(config, name, "fig4.datasets")
     for name in fig4.get("epochs_by_dataset", {}):
         check_dataset(config, name, "fig4.epochs_by_dataset")
-    fig4_levels(config["fig4"])
+    for name in fig4.get("datasets", []):
+        fig4_levels(fig4_for(config, name))
     check_guidance(config)
     check_theory(config)
     for name in config.get("sources", {}):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
+from lbr.config import fig4_for
 from lbr.errors import LbrError
 
 
@@ -27,12 +28,17 @@ class JobSettings:
     @classmethod
     def from_config(cls, config: dict, wildcards: Any = None):
         """The settings of one job: the section's keys, then what `_job_values` derives from wildcards."""
-        section = config[cls.SECTION]
+        section = cls._section(config, wildcards)
         job = cls._job_values(section, wildcards)
         missing = [f.name for f in fields(cls) if f.name not in job and f.name not in section]
         if missing:
             raise LbrError(f"config section {cls.SECTION} lacks {missing}; validate it against the schema.")
         return cls(**{f.name: job[f.name] if f.name in job else section[f.name] for f in fields(cls)})
+
+    @classmethod
+    def _section(cls, config: dict, wildcards: Any) -> dict:
+        """The config section the job reads (a dataset may override part of it)."""
+        return config[cls.SECTION]
 
     @classmethod
     def _job_values(cls, section: dict, wildcards: Any) -> dict:
@@ -121,12 +127,15 @@ class ClassifierSettings(TrainerSettings):
     eval_batch_size: int
 
     @classmethod
+    def _section(cls, config, wildcards):
+        return fig4_for(config, wildcard(wildcards, "dataset"))
+
+    @classmethod
     def _job_values(cls, section, wildcards):
         return {
             "arch": wildcard(wildcards, "arch"),
             "aug": str(wildcard(wildcards, "aug")) == "1",
             "seed": int(wildcard(wildcards, "seed")),
-            "epochs": int(section["epochs_by_dataset"].get(wildcard(wildcards, "dataset"), section["epochs"])),
         }
 
 

@@ -3,7 +3,7 @@
 import json
 from dataclasses import asdict
 
-from lbr.config import dataset_names, dataset_options, fig4_levels
+from lbr.config import dataset_names, dataset_options, fig4_for, fig4_levels
 from lbr.cost import jobs as job_costs
 from lbr.cost.throughput import load as load_throughput
 from lbr.data.registry import dataset_spec, resized_options
@@ -106,21 +106,22 @@ TRAIN_MEM_MB = {"tinyimagenet": 16000, "imagenette": 24000}
 
 
 def fig4_runs():
-    """metrics.json of every run of the Fig. 4 grid in config['fig4'], each side at its own shares."""
-    c = config["fig4"]
-    return [
-        run
-        for side, levels in fig4_levels(c).items()
-        for run in expand(
-            f"{TRAIN_RUN}/metrics.json",
-            dataset=c["datasets"],
-            arch=c["archs"],
-            side=side,
-            level=levels,
-            aug=c["aug"],
-            seed=c["seeds"],
-        )
-    ]
+    """metrics.json of every run of the Fig. 4 grid in config['fig4']: per dataset (fig4.by_dataset may change its
+    grid), each side at its own shares."""
+    runs = []
+    for dataset in config["fig4"]["datasets"]:
+        c = fig4_for(config, dataset)
+        for side, levels in fig4_levels(c).items():
+            runs += expand(
+                f"{TRAIN_RUN}/metrics.json",
+                dataset=dataset,
+                arch=c["archs"],
+                side=side,
+                level=levels,
+                aug=c["aug"],
+                seed=c["seeds"],
+            )
+    return runs
 
 
 def train_mem_mb(wildcards, attempt):

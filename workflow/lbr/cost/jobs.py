@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from lbr.config import fig4_for
 from lbr.cost import flops
 from lbr.cost.datasets import dataset_size
 from lbr.cost.throughput import Throughput, images_per_second
@@ -45,10 +46,10 @@ def _subset(n: int, section: dict) -> int:
 
 def classifier(config: dict, wildcards, table: Throughput) -> JobCost:
     """A Fig. 4 classifier: epochs over the (subset of the) training split, the test split at each evaluation."""
-    c = config["fig4"]
     dataset, arch = _wc(wildcards, "dataset"), _wc(wildcards, "arch")
+    c = fig4_for(config, dataset)
     size = dataset_size(config, dataset)
-    epochs = int(c["epochs_by_dataset"].get(dataset, c["epochs"]))
+    epochs = int(c["epochs"])
     n = _subset(size.n_train, c) // c["batch_size"] * c["batch_size"]
     if arch == "mlp":
         rate = images_per_second(table, "mlp", flops.training(flops.mlp(size.shape, width=c["width"])))
