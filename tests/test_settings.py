@@ -48,13 +48,31 @@ WILDCARDS = {
     DynamicsSettings: {"arch": "dcae", "depth": "3"},
     GuidanceSettings: {"latent": "512", "guidance": "0.01", "seed": "0"},
 }
-# Keys of a section that are not a job's settings: what the rules read (grids, threads, cluster time) and
-# what a setting is derived from (epochs_by_dataset gives the classifier's epochs).
+# Keys of a section that are not a job's settings: what the rules read (grids, threads, cluster time, GPU
+# sharing) and what a setting is derived from (epochs_by_dataset gives the classifier's epochs).
 RULE_KEYS = {
-    "fig4": {"datasets", "archs", "sides", "shares", "aug", "seeds", "epochs_by_dataset", "by_dataset", "threads"},
+    "fig4": {
+        "datasets",
+        "archs",
+        "sides",
+        "shares",
+        "aug",
+        "seeds",
+        "epochs_by_dataset",
+        "by_dataset",
+        "threads",
+        "jobs_per_gpu",
+    },
     "filter": {"grid_points", "bottom_power"},
+    "dynamics": {"jobs_per_gpu"},
     "fig8": {"dims", "latents"},
-    "guidance": {"dataset", "source_size", "source_options", "latents", "weights", "seeds"},
+    "guidance": {"dataset", "source_size", "source_options", "latents", "weights", "seeds", "jobs_per_gpu"},
+}
+# Rule keys that are resources, not params: runtime choices too (changing them reruns nothing).
+RUNTIME_RULE_KEYS = {
+    "fig4": {"threads": 2, "jobs_per_gpu": 3},
+    "dynamics": {"jobs_per_gpu": 1},
+    "guidance": {"jobs_per_gpu": 2},
 }
 
 
@@ -160,7 +178,9 @@ def test_changing_every_runtime_key_reruns_nothing(repo):
     for kind in KINDS:
         for key in kind.RUNTIME:
             extra.setdefault(kind.SECTION, {})[key] = changed(key, config[kind.SECTION][key])
-    extra["fig4"]["threads"] = 2
+    for section, keys in RUNTIME_RULE_KEYS.items():
+        assert all(config[section][key] != value for key, value in keys.items()), section
+        extra[section].update(keys)
     assert len(extra) == len({kind.SECTION for kind in KINDS}) and plan(repo)[0] == {}
     assert plan(repo, extra)[0] == {}
 

@@ -4,6 +4,7 @@
     lbr config --section fig4
     lbr check
     lbr plan all --measured gpu_check.json
+    lbr gpus
 
 Add a subcommand by writing `_add_<name>(subparsers)` that registers a parser with `func=`, and listing it in
 SUBCOMMANDS.
@@ -157,7 +158,31 @@ def _plan(args) -> int:
     return 0
 
 
-SUBCOMMANDS = [_add_noise_check, _add_config, _add_check, _add_plan]
+def _add_gpus(sub) -> None:
+    """The GPUs that jobs on this machine are given (CUDA_VISIBLE_DEVICES, LBR_GPUS) and, for each, the jobs
+    holding its slots (pid, rule and wildcards) and how many of its slots each holds, from the lock files in
+    LBR_GPU_SLOT_DIR (docs/cluster.md)."""
+    help_ = "print which GPU jobs hold which GPU slots on this machine"
+    p = sub.add_parser("gpus", help=help_, description=_add_gpus.__doc__)
+    p.set_defaults(func=_gpus)
+
+
+def _gpus(args) -> int:
+    from lbr import gpuslots
+
+    ids, directory = gpuslots.device_ids(), gpuslots.slot_dir()
+    print(f"lock folder      {directory}")
+    for gpu, owners in gpuslots.holders(ids, directory).items():
+        free = gpuslots.CAPACITY - sum(owners.values())
+        print(f"GPU {gpu:<12} {free} of {gpuslots.CAPACITY} slots free")
+        for owner, count in owners.items():
+            print(f"  {count:>2} slots   {owner}")
+    if not ids:
+        print("no GPU visible")
+    return 0
+
+
+SUBCOMMANDS = [_add_noise_check, _add_config, _add_check, _add_plan, _add_gpus]
 
 
 def build_parser() -> argparse.ArgumentParser:

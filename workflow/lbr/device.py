@@ -1,9 +1,11 @@
 """Device choice, float32 math precision and seeding: the GPU when one is visible, the CPU otherwise, same code
-on both."""
+on both; a GPU job that was given a GPU never falls back to the CPU silently."""
 
 from __future__ import annotations
 
 import contextlib
+import glob
+import os
 import random
 from collections.abc import Iterator
 
@@ -11,15 +13,38 @@ import numpy as np
 import torch
 
 from lbr.errors import LbrError
+from lbr.gpuslots import JOB_GPUS_VAR
 
 
 def pick_device(preference: str = "auto") -> torch.device:
-    """Resolve 'auto' | 'cpu' | 'cuda' | 'cuda:N' to a torch device, failing clearly if CUDA is absent."""
+    """Resolve 'auto' | 'cpu' | 'cuda' | 'cuda:N' to a torch device, failing clearly if CUDA is absent.
+
+    'auto' is the CPU when torch sees no CUDA device, except in a GPU job (the rule declares `gpu>=1`, the
+    runner sets LBR_JOB_GPUS) that was given a GPU (a non-empty CUDA_VISIBLE_DEVICES, from lbr's slots or
+    Slurm) or runs on a machine with NVIDIA GPUs: there torch's blindness is a fault, not a choice."""
+    if preference == "cpu":
+        return torch.device("cpu")
+    if torch.cuda.is_available():
+        return torch.device("cuda" if preference == "auto" else preference)
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if preference == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if preference.startswith("cuda") and not torch.cuda.is_available():
-        raise LbrError(f"device '{preference}' was requested but no CUDA GPU is visible; set device: auto or cpu.")
-    return torch.device(preference)
+        gpu_job = os.environ.get(JOB_GPUS_VAR, "0").strip() not in ("", "0")
+        given = visible is not None and visible.strip() != ""
+        nvidia = sorted(glob.glob("/dev/nvidia[0-9]*"))
+        if not gpu_job or not (given or (visible is None and nvidia)):
+            return torch.device("cpu")
+        what = f"was given CUDA_VISIBLE_DEVICES={visible}" if given else f"runs on a machine with {nvidia[0]}"
+        raise LbrError(
+            f"this GPU job {what} but torch {torch.__version__} sees no CUDA device; check that torch is built "
+            f"with CUDA (torch.version.cuda is {torch.version.cuda}), that CUDA_VISIBLE_DEVICES names GPUs that "
+            "exist (`nvidia-smi -L`; LBR_GPUS at most their number) and that the driver works, or set the "
+            "section's device: cpu to train on the CPU on purpose."
+        )
+    shown = "unset" if visible is None else f"'{visible}'"
+    raise LbrError(
+        f"device '{preference}' was requested but torch sees no CUDA device (CUDA_VISIBLE_DEVICES is {shown}); "
+        "set device: auto or cpu, or check that torch is built with CUDA and the GPU is visible."
+    )
 
 
 def seed_everything(seed: int) -> torch.Generator:

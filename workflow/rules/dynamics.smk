@@ -27,6 +27,7 @@ rule train_dynamics:
     threads: 4
     resources:
         gpu=1,
+        jobs_per_gpu=config["dynamics"]["jobs_per_gpu"],
         mem_mb=dataset_mem_mb,
         runtime=gpu_runtime("train_dynamics"),
     params:
