@@ -480,3 +480,16 @@ def test_lbr_gpus_prints_who_holds_what(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "GPU 0            8 of 12 slots free" in out and "GPU 1            12 of 12 slots free" in out
     assert f"   4 slots   pid {os.getpid()} train_dynamics cifar10" in out
+
+
+def test_runner_reads_the_gpu_resources():
+    from lbr import runner
+
+    def smk(**resources):
+        return SimpleNamespace(resources=SimpleNamespace(**resources), rule="train_guidance", wildcards=["512", "0"])
+
+    assert (runner.gpus_requested(smk(gpu=1)), runner.jobs_per_gpu(smk(gpu=1))) == (1, 1)
+    assert runner.jobs_per_gpu(smk(gpu=1, jobs_per_gpu=3)) == 3
+    assert runner.gpus_requested(smk(gpu=0, gres="gpu:a100:2")) == 2  # Slurm clusters that reject --gpus
+    assert runner.gpus_requested(smk(gres="gpu:1")) == 1 and runner.gpus_requested(smk(mem_mb=4000)) == 0
+    assert runner.job_label(smk()) == "train_guidance 512/0"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -57,8 +58,11 @@ def set_threads(n: int | None) -> None:
 
 
 def gpus_requested(smk: Any) -> int:
-    """The rule's `resources: gpu=N` (0 when absent or not a number)."""
-    return _int_resource(smk, "gpu", 0)
+    """The rule's `resources: gpu=N`, else N of `gres: "gpu[:type]:N"` (the Slurm profile's way for clusters that
+    reject --gpus); 0 when neither says a number."""
+    gres = str(getattr(getattr(smk, "resources", None), "gres", "") or "").strip()
+    match = re.fullmatch(r"gpu(?::[^:,]+)?:(\d+)", gres)
+    return _int_resource(smk, "gpu", 0) or (int(match.group(1)) if match else 0)
 
 
 def jobs_per_gpu(smk: Any) -> int:
