@@ -181,6 +181,7 @@ def test_changing_every_runtime_key_reruns_nothing(repo):
     for section, keys in RUNTIME_RULE_KEYS.items():
         assert all(config[section][key] != value for key, value in keys.items()), section
         extra[section].update(keys)
+    extra["fig4"]["by_dataset"] = {"synthetic": {"jobs_per_gpu": 4}}  # a dataset's own share of a GPU
     assert len(extra) == len({kind.SECTION for kind in KINDS}) and plan(repo)[0] == {}
     assert plan(repo, extra)[0] == {}
 

@@ -36,7 +36,7 @@ rule train_classifier:
     threads: config["fig4"]["threads"]
     resources:
         gpu=1,
-        jobs_per_gpu=config["fig4"]["jobs_per_gpu"],
+        jobs_per_gpu=fig4_jobs_per_gpu,
         mem_mb=train_mem_mb,
         runtime=gpu_runtime("train_classifier"),
     params:

@@ -128,6 +128,12 @@ def train_mem_mb(wildcards, attempt):
     return TRAIN_MEM_MB.get(wildcards.dataset, 8000) * attempt
 
 
+def fig4_jobs_per_gpu(wildcards):
+    """Resource function: how many classifier jobs of this dataset share one GPU (fig4.jobs_per_gpu, or its
+    fig4.by_dataset override); a resource, so changing it reruns nothing."""
+    return fig4_for(config, wildcards.dataset)["jobs_per_gpu"]
+
+
 def gpu_runtime(rule):
     """Resource function: the minutes a Slurm job of a training `rule` asks for, from its estimated cost on one GPU
     (`lbr.cost.jobs`: 3x the estimate + 10 min, doubled per retry)."""
