@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lbr.config import fig4_for
 from lbr.cost.jobs import COSTS, JobCost, job_cost, slurm_minutes
 from lbr.cost.throughput import Throughput, load
 
@@ -37,7 +38,10 @@ class Plan:
     jobs: list[Job]
     by_target: dict[str, list[int]] = field(default_factory=dict)  # target -> indices into jobs
 
-    def jobs_per_gpu(self, rule: str) -> int:
+    def jobs_per_gpu(self, rule: str, wildcards: dict | None = None) -> int:
+        """How many jobs of `rule` share one GPU (a Fig. 4 dataset may set its own, fig4.by_dataset)."""
+        if rule == "train_classifier" and wildcards and "dataset" in wildcards:
+            return int(fig4_for(self.config, wildcards["dataset"]).get("jobs_per_gpu", 1))
         return int(self.config.get(SECTIONS.get(rule, ""), {}).get("jobs_per_gpu", 1))
 
 
@@ -112,7 +116,7 @@ def gpu_hours(jobs: list[Job], plan: Plan, shared: bool = False) -> tuple[float,
         if job.cost is None or not job.needs_run:
             continue
         compute += job.cost.compute
-        if not (shared and plan.jobs_per_gpu(job.rule) > 1):
+        if not (shared and plan.jobs_per_gpu(job.rule, job.wildcards) > 1):
             startup += job.cost.startup
     return (compute + startup) / 3600.0, startup / 3600.0
 
@@ -165,7 +169,8 @@ def report(plan: Plan) -> str:
         hours = sum(minutes) / 60
         lines.append(
             f"{rule:<17} {len(jobs):>6} {min(minutes):>8.1f} - {max(minutes):<6.1f} {hours:>9.2f} "
-            f"{plan.jobs_per_gpu(rule):>8} {min(slurm):>10} - {max(slurm):<9}"
+            f"{'/'.join(sorted({str(plan.jobs_per_gpu(rule, j.wildcards)) for j in jobs})):>8} "
+            f"{min(slurm):>10} - {max(slurm):<9}"
         )
     alone, _ = gpu_hours(plan.jobs, plan)
     shared, _ = gpu_hours(plan.jobs, plan, shared=True)
