@@ -61,6 +61,15 @@ def test_guided_autoencoder_flops_equal_torchs_count():
     )
 
 
+@pytest.mark.parametrize(
+    "size, width, enc, dec", [(32, 8, (1, 2, 1, 1), (2, 1, 1, 1)), (64, 4, (1, 1, 1, 1), (1, 1, 1, 2))]
+)
+def test_cifar_stem_flops_equal_torchs_count(size, width, enc, dec):
+    model = GuidedAutoencoder(32, 10, size, width, 3, 0.0, enc, dec, stem="cifar")
+    ours = flops.guided_autoencoder(size, width, 32, enc, dec, stem="cifar")
+    assert ours == pytest.approx(counted(model, (3, size, size)), rel=1e-3)
+
+
 def test_the_paper_anchors():
     """docs/train.md's FLOPs per training image (ResNet9 3.18 GFLOP at 32 px) and docs/guidance.md's 44 GFLOP."""
     assert flops.training(flops.resnet9((3, 32, 32))) / 1e9 == pytest.approx(3.18, abs=0.01)
@@ -101,6 +110,30 @@ def test_a_jobs_cost_follows_its_settings_and_slurm_doubles_on_retry():
     assert job_cost("prepare", config, {"dataset": "cifar10"}, ESTIMATES) is None
     cost = JobCost(compute=540.0, startup=60.0)  # 10 minutes: 3 x 10 + 10 = 40 minutes, 80 on a retry
     assert (slurm_minutes(cost, 1), slurm_minutes(cost, 2)) == (40, 80)
+
+
+def test_jobs_are_priced_on_their_training_subset_and_stem():
+    """The schema's keys fig4/dynamics/guidance.train_subset and guidance.stem reach the prices."""
+    config = load()
+    wc = {"dataset": "cifar10", "arch": "resnet9", "side": "top", "level": "g1", "aug": "1", "seed": "0"}
+    full = job_cost("train_classifier", config, wc, ESTIMATES)
+    config["fig4"]["train_subset"] = 5120
+    part = job_cost("train_classifier", config, wc, ESTIMATES)
+    evals = full.compute - 50 * (50_000 // 512 * 512) / ESTIMATES.resnet9
+    assert part.compute - evals == pytest.approx((full.compute - evals) * 5120 / (50_000 // 512 * 512), rel=1e-6)
+    dyn = {"dataset": "cifar10", "arch": "dcae", "depth": "3"}
+    before = job_cost("train_dynamics", config, dyn, ESTIMATES).compute
+    config["dynamics"]["train_subset"] = 5000
+    assert job_cost("train_dynamics", config, dyn, ESTIMATES).compute < before / 5
+    gwc = {"dataset": "imagenette", "latent": "512", "guidance": "0", "seed": "0"}
+    config["guidance"] |= {"image_size": 64, "width": 64}
+    imagenet = job_cost("train_guidance", config, gwc, ESTIMATES).compute
+    config["guidance"]["stem"] = "cifar"
+    cifar = job_cost("train_guidance", config, gwc, ESTIMATES).compute
+    assert flops.guided_autoencoder(64, 64, 512, stem="cifar") > 15 * flops.guided_autoencoder(64, 64, 512)
+    assert cifar > 4 * imagenet  # 15x the FLOPs (the imagenet stem's rate is capped at MAX_SPEEDUP)
+    config["guidance"]["train_subset"] = 1000
+    assert job_cost("train_guidance", config, gwc, ESTIMATES).compute < cifar / 5
 
 
 def _stats(output: str) -> dict[str, int]:

@@ -12,6 +12,8 @@ from lbr.roles import resolve_roles
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+GUIDANCE_STEM_STRIDE = {"imagenet": 32, "cifar": 8}
+"""How much the guided autoencoder's encoder downsamples with each stem (`lbr.models.guided_autoencoder`)."""
 
 
 def load(
@@ -202,8 +204,12 @@ def check_guidance(config: dict) -> None:
     if not g:
         return
     check_dataset(config, g["dataset"], "guidance.dataset")
-    if g["image_size"] % 32:
-        raise LbrError(f"guidance.image_size must be a multiple of 32 (224 in the paper), not {g['image_size']}.")
+    stride = GUIDANCE_STEM_STRIDE[g["stem"]]
+    if g["image_size"] % stride:
+        raise LbrError(
+            f"guidance.image_size must be a multiple of {stride} with guidance.stem {g['stem']} (224 in the paper), "
+            f"not {g['image_size']}."
+        )
     for key in ("scale", "ratio"):
         lo, hi = g[key]
         if lo > hi:

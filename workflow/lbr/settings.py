@@ -92,13 +92,16 @@ class FilterSettings(DeviceSettings):
 
 @dataclass(frozen=True)
 class TrainerSettings(DeviceSettings):
-    """What every training job has: its optimisation budget, its seed, its numeric policy (`storage` of the
-    resident images and `autocast` change the numbers; `channels_last` and `compile` only the speed; see
-    `lbr.training.policy`) and its checkpoint cadence."""
+    """What every training job has: its optimisation budget, its seed, the training images it uses
+    (`train_subset` images drawn class-balanced by `subset_seed`, `lbr.data.subsets`; null = the whole split),
+    its numeric policy (`storage` of the resident images and `autocast` change the numbers; `channels_last` and
+    `compile` only the speed; see `lbr.training.policy`) and its checkpoint cadence."""
 
     RUNTIME = (*DeviceSettings.RUNTIME, "channels_last", "compile", "compile_mode", "checkpoint_minutes")
 
     seed: int
+    train_subset: int | None
+    subset_seed: int
     epochs: int
     batch_size: int
     lr: float
@@ -163,14 +166,16 @@ class GuidanceSettings(TrainerSettings):
     """One guided ResNet autoencoder of Figs. 5-6 (config `guidance`; wildcards latent, guidance, seed).
 
     The section's grid (dataset, latents, weights, seeds), data (source_size, source_options) and cluster time
-    (runtime) are read by the rules, not by the job. The fields image_size to val_crop are the views: how
-    images become network inputs (training augmentation, validation crop)."""
+    (runtime) are read by the rules, not by the job. `stem` adapts the network to small images
+    (`lbr.models.guided_autoencoder`). The fields image_size to val_crop are the views: how images become
+    network inputs (training augmentation, validation crop)."""
 
     SECTION = "guidance"
     RUNTIME = (*TrainerSettings.RUNTIME, "eval_batch_size", "keep_checkpoint")
 
     latent: int
     guidance: float
+    stem: str
     width: int
     encoder_blocks: tuple[int, ...]
     decoder_blocks: tuple[int, ...]

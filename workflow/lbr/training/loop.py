@@ -53,6 +53,7 @@ class LoopConfig:
     channels_last: bool = False
     compile: bool = False
     compile_mode: str = "default"
+    data: str = ""
 
     RUNTIME = ("checkpoint_minutes", "channels_last", "compile", "compile_mode")
 
@@ -65,8 +66,9 @@ class LoopConfig:
         return cls(**({k: v for k, v in asdict(settings).items() if k in names} | resolved | overrides))
 
     def recipe(self) -> dict:
-        """The fields that decide the numbers (what a checkpoint must agree on to be resumed)."""
-        return {k: v for k, v in asdict(self).items() if k not in self.RUNTIME}
+        """The fields that decide the numbers (what a checkpoint must agree on to be resumed). `data`, a
+        fingerprint of the training images (a training subset's sha), counts only when a trainer sets it."""
+        return {k: v for k, v in asdict(self).items() if k not in self.RUNTIME and (k != "data" or v)}
 
 
 class Task(Protocol):
