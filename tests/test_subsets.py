@@ -122,6 +122,22 @@ def test_the_whole_split_and_bad_sizes():
     assert draw_subset(y, None, 0, "k").record()["n_train"] == 18 and draw_subset(y, None, 0, "k").data_key == ""
 
 
+def test_settings_carry_the_subset_and_fig4_may_set_it_per_dataset():
+    from lbr.config import load
+
+    config = load(overrides={"fig4": {"train_subset": 1000, "by_dataset": {"svhn": {"train_subset": None}}}})
+    wildcards = {"dataset": "cifar10", "arch": "resnet9", "aug": "1", "seed": "0"}
+    assert ClassifierSettings.from_config(config, wildcards).train_subset == 1000
+    assert ClassifierSettings.from_config(config, wildcards | {"dataset": "svhn"}).train_subset is None
+    paper = load()
+    for kind, wc in (
+        (DynamicsSettings, {"arch": "dcae", "depth": "3"}),
+        (GuidanceSettings, {"latent": "8", "guidance": "0", "seed": "0"}),
+    ):
+        s = kind.from_config(paper, wc)
+        assert (s.train_subset, s.subset_seed) == (None, 0) and "train_subset" in s.recipe()
+
+
 # ---- the trainers train on exactly the subset and record it -------------------------------------------------
 
 
