@@ -94,7 +94,7 @@ def _add_config(sub) -> None:
 def _config(args) -> int:
     import yaml
 
-    from lbr.config import REPO, load
+    from lbr.config import REPO, fig1_top_problem, load, source_problem, used_datasets
 
     here = Path("config.yaml")
     config = load(*args.configfile, base=here if here.is_file() else REPO / "config.yaml")
@@ -102,6 +102,12 @@ def _config(args) -> int:
         raise LbrError(f"there is no config section '{args.section}'; sections are {', '.join(sorted(config))}.")
     shown = {args.section: config[args.section]} if args.section else config
     print(yaml.safe_dump(shown, sort_keys=False, default_flow_style=None, width=118), end="")
+    for name, keys in used_datasets(config).items():
+        problem = source_problem(config, name)
+        if problem:
+            print(f"lbr: warning: {problem[:-1]} ({', '.join(keys)} name it).", file=sys.stderr)
+    if "fig1" in config["figures"] and fig1_top_problem(config):
+        print(f"lbr: warning: {fig1_top_problem(config)}", file=sys.stderr)
     return 0
 
 
@@ -123,16 +129,37 @@ def _add_check(sub) -> None:
 def _check(args) -> int:
     import pandas as pd
 
-    from lbr.tables.scorecard import as_text, read_tables, scorecard
+    from lbr.tables.scorecard import COLUMNS, as_text, read_tables, scorecard
 
     if args.build:
-        card = scorecard(read_tables(args.tables), bool(args.fig1_aug))
+        if not args.tables.is_dir():
+            raise LbrError(f"--tables {args.tables} is not a folder; give the folder of the tidy tables.")
+        card = scorecard(_read(read_tables, args.tables), bool(args.fig1_aug))
     elif args.table.is_file():
-        card = pd.read_csv(args.table, keep_default_na=False)
+        card = _read(pd.read_csv, args.table, keep_default_na=False)
+        lacking = [c for c in COLUMNS if c not in card.columns]
+        if lacking:
+            raise LbrError(
+                f"{args.table} is not a scorecard (it lacks the columns {', '.join(lacking)}); rebuild it with "
+                "`snakemake results/tables/paper_check.csv` or pass --build."
+            )
+    elif args.table.is_dir():
+        raise LbrError(f"{args.table} is a folder, not the scorecard CSV; give the file with --table.")
     else:
         raise LbrError(f"{args.table} does not exist; build it with `snakemake {args.table}` or pass --build.")
     print(as_text(card, why=args.why))
     return 0
+
+
+def _read(reader, path, **kwargs):
+    """`reader(path)` (pandas), with an unreadable CSV as one sentence instead of a traceback."""
+    import pandas as pd
+
+    try:
+        return reader(path, **kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        why = " ".join(str(err).split())
+        raise LbrError(f"{path} is not a readable CSV table ({why}); rebuild it with snakemake.") from None
 
 
 def _add_plan(sub) -> None:
@@ -200,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except LbrError as err:
         print(f"lbr: error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # a file the user named that cannot be read: permissions, a folder for a file, ...
+        print(f"lbr: error: {err.strerror or err}: {err.filename}; check the path.", file=sys.stderr)
         return 1
 
 

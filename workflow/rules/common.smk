@@ -3,7 +3,9 @@
 import json
 from dataclasses import asdict
 
-from lbr.config import dataset_names, dataset_options, fig4_for, fig4_levels
+from snakemake.logging import logger
+
+from lbr.config import dataset_names, dataset_options, fig1_top_problem, fig4_for, fig4_levels, source_problem
 from lbr.cost import jobs as job_costs
 from lbr.cost.throughput import load as load_throughput
 from lbr.data.registry import dataset_spec, resized_options
@@ -73,6 +75,31 @@ def needs_download(name):
         "remote",
         "local_archive",
     )
+
+
+FLAGGED = set()  # datasets already flagged by source_check in this plan
+
+
+def source_check(wildcards):
+    """No input; flags, while the plan is built, a dataset whose raw files can be neither found nor downloaded
+    (the Arabic datasets without datasets.<name>.archive): an error before any job runs when the plan is to be
+    executed, a warning otherwise (a dry run still shows the whole plan; --report, --summary run nothing)."""
+    problem = source_problem(config, wildcards.dataset)
+    if problem and workflow.executor_plugin is not None and not (workflow.dryrun or workflow.touch):
+        raise LbrError(problem)
+    if problem and wildcards.dataset not in FLAGGED:
+        FLAGGED.add(wildcards.dataset)
+        logger.warning(f"lbr: {problem}")
+    return []
+
+
+def fig1_top_check(wildcards):
+    """No input; stops the plan when Fig. 1 is in it but its top panel's dataset, arch or aug is not in the Fig. 4
+    grid whose table it reads (it would fail after the whole sweep)."""
+    problem = fig1_top_problem(config)
+    if problem:
+        raise LbrError(problem)
+    return []
 
 
 def manifest_input(wildcards):

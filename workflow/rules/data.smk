@@ -7,6 +7,8 @@ localrules:
 
 
 rule download:
+    input:
+        source_check,
     output:
         "resources/manifests/{dataset}.json",
     log:
