@@ -189,6 +189,14 @@ USER_ERRORS = [
         "filter: {grid_points: 4}\nfig4:\n  shares: {bottom: [g5]}\n",
         'fig4.shares.bottom[0] is "g5", but the authors\' grid has only g0..g4 (filter.grid_points is 4);',
     ),
+    (
+        "fig4:\n  datasets: [svhn, cifar10]\n  by_dataset: {cifar10: {shares: [g1, g12]}}\n",
+        'fig4.by_dataset.cifar10.shares[1] is "g12", but the authors\' grid has only g0..g8',
+    ),
+    (
+        "fig4:\n  datasets: [svhn, cifar10]\n  by_dataset: {cifar10: {epoch: 3}}\n",
+        "fig4.by_dataset.cifar10.epoch is not a setting; did you mean fig4.by_dataset.cifar10.epochs?",
+    ),
     ("fig9: {top: '0'}\n", f'fig9.top is "0", a share that keeps no direction; {LEVEL_FIX}'),
     ("fig1: {bottom: '1.5'}\n", f'fig1.bottom is "1.5", which is not a subspace level; {LEVEL_FIX}'),
     ("fig4: {shares: [0.25]}\n", 'fig4.shares[0] is 0.25, a number; write the share in quotes ("0.25").'),

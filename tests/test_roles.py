@@ -81,7 +81,7 @@ def test_a_dataset_gets_its_own_grid_and_recipe():
     "entry, message",
     [
         ({"cifar10": {"epochs": 3}}, r"fig4.by_dataset.cifar10 is not one of fig4.datasets"),
-        ({"digits": {"epochs": 0}}, r"fig4.by_dataset.digits.epochs: 0 is less than the minimum of 1"),
+        ({"digits": {"epochs": 0}}, r"^fig4.by_dataset.digits.epochs is 0, but must be at least 1.$"),
         ({"digits": {"datasets": ["digits"]}}, r"apply to the whole figure"),
     ],
 )
