@@ -104,9 +104,16 @@ def reference_loop(x: np.ndarray, y: np.ndarray, args, device: torch.device) -> 
 
 
 def project_loop(
-    x: np.ndarray, y: np.ndarray, args, device: torch.device, policy: Policy, arch: str = "resnet9"
+    x: np.ndarray,
+    y: np.ndarray,
+    args,
+    device: torch.device,
+    policy: Policy,
+    arch: str = "resnet9",
+    stats: dict | None = None,
 ) -> list[float]:
-    """Seconds per epoch of lbr.training.loop.fit on a ClassificationTask (per-epoch times measured by fit)."""
+    """Seconds per epoch of lbr.training.loop.fit on a ClassificationTask (per-epoch times measured by fit);
+    `stats` receives fit's startup_seconds and first_step_seconds (compilation included)."""
     n_test = min(len(y), 1024)
     task = ClassificationTask(x, y, x[:n_test], y[:n_test], args.classes, device, True, "ce", 1024, policy)
     torch.manual_seed(0)
@@ -119,7 +126,7 @@ def project_loop(
         compile=policy.compile,
         compile_mode=args.compile_mode,
     )
-    history = fit(model, task, cfg, device)
+    history = fit(model, task, cfg, device, stats=stats)
     return [row["seconds"] for row in history]
 
 

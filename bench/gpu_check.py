@@ -1,362 +1,449 @@
-"""Every GPU goal of the project in one short run: one table on stdout and benchmarks/gpu_check.json.
+"""Every GPU goal of the project in one short run, written part by part into one output folder.
 
-    python bench/gpu_check.py                       # one GPU, at most 8 minutes, compilation included
-    python bench/gpu_check.py --smoke               # every part at toy size on a CPU, under a minute (tests)
-    python bench/gpu_check.py --data-root /path     # where MNIST/raw is (default ../shared/data; the smoke
-                                                    # run uses the built-in digits unless given one)
+    python bench/gpu_check.py --data-root .cache/gpu_check_data --out DIR   # one GPU, about 5 minutes
+    python bench/gpu_check.py --parts b,d --out DIR                          # a subset (or --skip g)
+    python bench/gpu_check.py --smoke --out DIR                              # toy sizes on a CPU (the tests)
 
-(a) training speed: ResNet9 (authors' widths) on CIFAR-shaped data, the project loop under the GPU policy
+After each part it writes DIR/gpu_check.json and DIR/gpu_check.txt (atomically: a run cut short leaves the
+parts it finished) and DIR/gpu_check.log (every line printed). A part that fails (out of memory, missing data,
+an exception) is recorded with its error sentence and the run goes on; the exit code is 1 if any part failed.
+The parts, in the order they run (docs/train.md, "GPU check", says what each settles and what it costs):
+
+(a) float32 means float32: a convolution and a matmul under the Fig. 3 policy (autocast off) against float64,
+    and the same under the bf16 policy's float32 switches (TF32 on a GPU) and under PyTorch's defaults;
+(b) training speed: ResNet9 (authors' widths, CIFAR-shaped, batch 512) in the project loop under the GPU policy
     (float16 storage, bf16, channels_last, compile, fused AdamW) against the authors'-style loop (per-sample
-    torchvision transforms, DataLoader with workers) in the same run; and the depth-4 MLP's images/s;
-(b) the eigenbasis of N x D = 100,000 x 12,288 (float64 covariance + eigh), and at the same D the masking
+    torchvision transforms, DataLoader with workers); the depth-4 MLP under the same policy;
+(c) the eigenbasis of N x D = 100,000 x 12,288 (float64 covariance + eigh) and, at the same D, the masking
     moments and the generalized eigensolve of Theorem 3;
-(c) a real-data slice: MNIST (data_root), ResNet9 for 15 epochs with augmentation, test accuracy on the full
-    images, on the top-0.9 and on the bottom-0.2 variance subspace;
-(d) one Fig. 3 DCAE epoch with its energy measurement on CIFAR-shaped data, and one guidance epoch (ResNet34
-    autoencoder, L = 512, 224 px);
-(e) peak GPU memory of each part, and the torch / CUDA / device versions.
-It needs only torch, torchvision, numpy and lbr (no Snakemake), so it runs on a bare GPU box. Data are random
-except (c); speed does not depend on the values. The smoke run shrinks every size and skips compilation (the
-tests compile every trainer on a CPU elsewhere); its numbers say nothing about a GPU.
+(d) Fig. 3: DCAE depth 3, latent 512, batch 256 in float32 (compile), epochs without the measurement, and one
+    energy measurement over every training image (D = 3,072), timed apart;
+(e) Figs. 5-6: the guided ResNet34 autoencoder (L = 512, 224 px, batch 128) under the GPU policy with compile;
+(f) a Fig. 4 job's start-up: a fresh process training one epoch the way the workflow runs it, with a cold and
+    then a warm inductor cache;
+(g) a real-data slice: MNIST from --data-root (plain or gzipped idx files), ResNet9 with augmentation on the full
+    images and on the top-0.9 / bottom-0.2 variance subspaces.
+Every speed is steady state (the device synchronised before each clock read; compilation and warm-up reported
+apart); the `throughput` section holds the numbers `lbr plan --measured` reads. Data are random except in (g);
+speed does not depend on the values. Compiled kernels go to a fresh temporary cache, so compile times are
+cold-cache times. It needs only torch, torchvision, numpy and lbr (no Snakemake), so it runs on a bare GPU box;
+the smoke run shrinks every size, uses built-in digits for (g) unless given --data-root, and says nothing about
+a GPU.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
+import logging
+import math
+import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "workflow"), str(ROOT / "bench")]
+sys.path[:0] = [str(Path(__file__).resolve().parent)]
 
-import bench_train  # noqa: E402
+import gpu_parts as gp  # noqa: E402
 
-from lbr.device import pick_device  # noqa: E402
+from lbr.device import float32_math_now, pick_device  # noqa: E402
+from lbr.errors import LbrError  # noqa: E402
+from lbr.io import save_json, save_text  # noqa: E402
+from lbr.progress import heartbeat  # noqa: E402
 
-GOALS = {
-    "resnet9_images_per_s": 65_000,  # on an H100-class GPU
-    "resnet9_ratio": 2.5,  # project loop / authors'-style loop
-    "spectrum_seconds": 3.0,  # covariance + eigh at N = 100,000, D = 12,288
-    "masking_solve_seconds": 5.0,  # moments in the PCA basis + generalized eigensolve at D = 12,288
+log = logging.getLogger("gpu_check")
+
+JSON_NAME, TABLE_NAME, LOG_NAME = "gpu_check.json", "gpu_check.txt", "gpu_check.log"
+# what `lbr plan --measured` reads: key -> where the number is in the parts (None until measured)
+THROUGHPUT = {
+    "resnet9_images_per_s": ("b_training", "resnet9", "images_per_s"),
+    "mlp_images_per_s": ("b_training", "mlp", "images_per_s"),
+    "dcae_images_per_s": ("d_dcae", "images_per_s"),
+    "dcae_measure_seconds_per_image": ("d_dcae", "measure_seconds_per_image"),
+    "guidance_images_per_s": ("e_guidance", "images_per_s"),
+    "startup_seconds": ("f_startup", "startup_seconds"),
 }
-FULL = {
-    "n_train": 50_000, "batch": 512, "epochs": 3, "width": 1.0, "workers": 15, "policy": "gpu",
-    "spectrum_n": 100_000, "spectrum_side": 64, "mnist_epochs": 15, "mnist_width": 1.0,
-    "dcae_n": 50_000, "guidance_n": 9_469, "guidance_size": 224, "guidance_latent": 512, "guidance_width": 64,
-}  # fmt: skip
-SMOKE = {
-    "n_train": 256, "batch": 64, "epochs": 2, "width": 1 / 16, "workers": 1, "policy": "gpu-eager",
-    "spectrum_n": 512, "spectrum_side": 8, "mnist_epochs": 1, "mnist_width": 1 / 16,
-    "dcae_n": 256, "guidance_n": 64, "guidance_size": 32, "guidance_latent": 16, "guidance_width": 4,
-}  # fmt: skip
+GPU_GOALS = {  # (sense, goal), judged on an H100-class GPU only
+    "resnet9_images_per_s": (">=", 65_000),
+    "resnet9_ratio": (">=", 2.5),  # project loop / authors'-style loop
+    "spectrum_seconds": ("<=", 3.0),  # covariance + eigh at N = 100,000, D = 12,288
+    "masking_solve_seconds": ("<=", 5.0),  # moments in the PCA basis + generalized eigensolve at D = 12,288
+}
 
 
+@dataclass(frozen=True)
 class Part:
-    """Times a part and records its peak GPU memory."""
-
-    def __init__(self, device: torch.device, results: dict, name: str):
-        self.device, self.results, self.name = device, results, name
-
-    def __enter__(self):
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-            torch.cuda.reset_peak_memory_stats(self.device)
-        self.t0 = time.perf_counter()
-        print(f"-- {self.name}", flush=True)
-        return self
-
-    def __exit__(self, *exc):
-        sync(self.device)
-        peak = torch.cuda.max_memory_allocated(self.device) / 2**30 if self.device.type == "cuda" else float("nan")
-        self.results.setdefault("peak_gpu_gb", {})[self.name] = peak
-        self.results.setdefault("part_seconds", {})[self.name] = time.perf_counter() - self.t0
+    key: str
+    name: str
+    run: Callable[[gp.Context, dict], None]
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+PARTS = {
+    "a": Part("a_float32", "float32 means float32", gp.float32_check),
+    "b": Part("b_training", "training speed", gp.training_speed),
+    "c": Part("c_spectrum", "spectrum and masking", gp.spectrum_and_masking),
+    "d": Part("d_dcae", "Fig. 3 DCAE epoch and energy measurement", gp.dcae_epochs),
+    "e": Part("e_guidance", "Figs. 5-6 guidance epoch", gp.guidance_epochs),
+    "f": Part("f_startup", "Fig. 4 job start-up", gp.job_startup),
+    "g": Part("g_mnist", "MNIST slice", gp.mnist_slice),
+}
 
 
-def job(kind, device: torch.device, **fields):
-    """Settings of a benchmarked job: the numeric policy's `auto` choices on `device`, no checkpoints, no
-    compile unless `fields` say so (the benchmark sizes are its own, not the workflow's defaults)."""
-    base = {"device": str(device), "seed": 0, "storage": "auto", "autocast": "auto", "channels_last": "auto"}
-    return kind(**(base | {"compile": False, "compile_mode": "default", "checkpoint_minutes": 0} | fields))
+# ------------------------------------------------------------------------------------------------ the record
 
 
-def timed(on: torch.device, fn, *args, **kwargs):
-    """(fn(...), seconds) with the device `on` synchronised at both ends."""
-    sync(on)
-    t0 = time.perf_counter()
-    out = fn(*args, **kwargs)
-    sync(on)
-    return out, time.perf_counter() - t0
-
-
-def training_speed(size: dict, device: torch.device, out: dict) -> None:
-    """(a) ResNet9: project loop against the authors'-style loop; the MLP's images/s."""
-    args = argparse.Namespace(
-        epochs=size["epochs"],
-        batch_size=size["batch"],
-        width=size["width"],
-        classes=10,
-        workers=size["workers"],
-        compile_mode="default",
-        ref_amp="bf16",
-    )
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((size["n_train"], 32, 32, 3), dtype=np.float32).astype(np.float16)
-    y = rng.integers(0, 10, size["n_train"]).astype(np.int64)
-    images = (size["n_train"] // size["batch"]) * size["batch"]
-    policy = bench_train.POLICIES[size["policy"]]
-    reference = bench_train.rate(bench_train.reference_loop(x.astype(np.float32), y, args, device), images)
-    project_times = bench_train.project_loop(x, y, args, device, policy)
-    project = bench_train.rate(project_times, images)
-    mlp = bench_train.rate(bench_train.project_loop(x, y, args, device, policy, arch="mlp"), images)
-    out["a_training"] = {
-        "policy": size["policy"],
-        "resnet9_images_per_s": project,
-        "reference_images_per_s": reference,
-        "resnet9_ratio": project / reference,
-        "mlp_images_per_s": mlp,
-        "first_epoch_overhead_s": project_times[0] - float(np.mean(project_times[1:])),
+def numeric_state() -> dict:
+    """Process-wide switches a part could leave changed for the parts after it."""
+    return {
+        **float32_math_now(),
+        "cudnn_benchmark": torch.backends.cudnn.benchmark,
+        "cudnn_deterministic": torch.backends.cudnn.deterministic,
+        "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        "grad_enabled": torch.is_grad_enabled(),
+        "default_dtype": str(torch.get_default_dtype()),
     }
 
 
-def spectrum_and_masking(size: dict, device: torch.device, out: dict) -> None:
-    """(b) Covariance + eigh at N x D; masking moments and the generalized eigensolve at the same D."""
-    from lbr.spectral import eigenbasis
-    from lbr.theory import alignment, denoising
-
-    side, n = size["spectrum_side"], size["spectrum_n"]
-    rng = np.random.default_rng(1)
-    x = rng.integers(0, 256, (n, side, side, 3), dtype=np.uint8)
-    y = rng.integers(0, 200, n)
-    spectrum, seconds = timed(device, eigenbasis.compute, x, device, method="covariance")
-    moments, t_moments = timed(device, alignment.compute_moments, x, y, 200, "standardize", "covariance", device)
-    del x
-    basis, t_pca = timed(device, alignment.pca_basis, moments, device=device)
-    xtx = moments.xtx.to(device)
-    spec = denoising.NoiseSpec("mask", 0.5, 4 if side % 4 == 0 else 1)
-    _, t_solve = timed(device, denoising.feature_basis, basis, xtx, spec, moments.shape, moments.n)
-    out["b_closed_forms"] = {
-        "N": n,
-        "D": int(moments.d),
-        "spectrum_seconds": seconds,
-        "top_eigenvalue": float(spectrum["eigenvalues"][0]),
-        "moments_seconds": t_moments,
-        "pca_eigh_seconds": t_pca,
-        "masking_solve_seconds": t_solve,
-    }
-
-
-def mnist_slice(size: dict, device: torch.device, data_root: Path | None, out: dict) -> None:
-    """(c) MNIST from `data_root` (None: the built-in digits, for the smoke run): ResNet9 with augmentation on the
-    full images and on the top-0.9 / bottom-0.2 subspaces."""
-    from lbr.data import dataset_spec, prepare, resolve_dataset, save_split
-    from lbr.io import save_json
-    from lbr.settings import ClassifierSettings
-    from lbr.spectral import eigenbasis
-    from lbr.spectral.filtering import filter_dataset
-    from lbr.spectral.subspaces import Subspace, resolve
-    from lbr.training.classifier import train_classifier
-
-    work = Path(tempfile.mkdtemp(prefix="gpu_check_"))
-    if data_root is not None and not (data_root / "MNIST" / "raw").is_dir():
-        raise SystemExit(f"MNIST is not in {data_root}/MNIST/raw; pass --data-root (torchvision's layout).")
-    name = "digits" if data_root is None else "mnist"
-    spec = dataset_spec(name)
-    manifest = resolve_dataset(spec, work / "downloads", data_root) if spec.kind == "remote" else None
-    data = prepare(spec, {}, manifest)
-    splits = {split: data[split][0] for split in ("train", "test")}
-    labels = {}
-    for split in ("train", "test"):
-        save_split(work / f"{split}.npz", *data[split], data["classes"])
-        labels[split] = work / f"{split}.npz"
-    spectrum = eigenbasis.compute(splits["train"], device)
-    d = spectrum["eigenvectors"].shape[1]
-    everything = Subspace("top", "1", d, d, 1.0, 1.0, 1.0, d)
-    subspaces = {"full": everything, "top-0.9": resolve(spectrum["eigenvalues"], "top", "0.9")}
-    subspaces["bottom-0.2"] = resolve(spectrum["eigenvalues"], "bottom", "0.2")
-    settings = job(
-        ClassifierSettings,
-        device,
-        epochs=size["mnist_epochs"],
-        batch_size=512 if size is FULL else 64,
-        lr=1e-3,
-        weight_decay=1e-3,
-        compile="auto" if size is FULL else False,
-        arch="resnet9",
-        aug=True,
-        pct_start=0.3,
-        loss="ce",
-        width=size["mnist_width"],
-        eval_every=size["mnist_epochs"],
-        eval_batch_size=1024,
-    )
-    results = {"dataset": name}
-    for label, sub in subspaces.items():
-        folder = work / label
-        files = {k: str(folder / f"{k}.npy") for k in ("train", "test")}
-        files |= {f"{k}_info": str(folder / f"{k}.json") for k in ("train", "test")}
-        filter_dataset(splits, spectrum, sub, files, device, 4096, name)
-        paths = files | {"train_labels": labels["train"], "test_labels": labels["test"]}
-        metrics, seconds = timed(device, train_classifier, paths, settings, folder / "m.json", folder / "h.csv")
-        results[label] = {"test_acc": metrics["test_acc"], "variance_kept": sub.variance_kept, "seconds": seconds}
-        save_json(work / "mnist.json", results)
-    out["c_mnist"] = results
-
-
-def autoencoder_epochs(size: dict, device: torch.device, out: dict) -> None:
-    """(d) One DCAE epoch with the per-direction energy measurement; one guidance epoch."""
-    from lbr.models import GuidedAutoencoder
-    from lbr.settings import DynamicsSettings, GuidanceSettings
-    from lbr.training.dynamics import run
-    from lbr.training.guidance import GuidanceTask
-    from lbr.training.loop import LoopConfig, fit
-    from lbr.training.policy import resolve
-
-    rng = np.random.default_rng(2)
-    x = rng.integers(0, 256, (size["dcae_n"], 32, 32, 3), dtype=np.uint8)
-    dcae = job(
-        DynamicsSettings,
-        device,
-        epochs=1,
-        batch_size=256,
-        lr=1e-3,
-        weight_decay=1e-3,
-        autocast="off",
-        arch="dcae",
-        depth=3,
-        latent=512 if size is FULL else 16,
-        measure_images=None,
-        measure_batch=1024,
-        keep_checkpoint=False,
-    )
-    work = Path(tempfile.mkdtemp(prefix="gpu_check_"))
-    result, seconds = timed(device, run, x, x[:1000], dcae, device, work / "e.npz", work / "h.csv")
-    out["d_dcae"] = {"N": len(x), "seconds_with_measurement": seconds, "first_step_s": result["first_step_seconds"]}
-
-    n, px = size["guidance_n"], size["guidance_size"]
-    full = size is FULL
-    g = job(
-        GuidanceSettings,
-        device,
-        epochs=1,
-        batch_size=128 if full else 16,
-        lr=2e-4,
-        weight_decay=0.0,
-        latent=size["guidance_latent"],
-        guidance=0.01,
-        width=size["guidance_width"],
-        encoder_blocks=(3, 4, 6, 3) if full else (1, 1, 1, 1),
-        decoder_blocks=(3, 6, 4, 3) if full else (1, 1, 1, 1),
-        optimizer="adam",
-        pct_start=0.3,
-        eval_every=0,
-        image_size=px,
-        scale=(0.5, 1.0),
-        ratio=(0.75, 4 / 3),
-        flip=0.5,
-        grayscale=0.2,
-        val_crop=0.875,
-        n_reconstructions=1,
-        eval_batch_size=256,
-        keep_checkpoint=False,
-    )
-    images = rng.integers(0, 256, (n, px * 8 // 7, px * 8 // 7, 3), dtype=np.uint8)
-    labels = rng.integers(0, 10, n)
-    policy = resolve(g, device, fast_storage="uint8")
-    task = GuidanceTask((images, labels), (images[:8], labels[:8]), 10, g.guidance, g, device, 256, policy)
-    model = GuidedAutoencoder(g.latent, 10, px, g.width, 3, g.guidance, g.encoder_blocks, g.decoder_blocks)
-    history, seconds = timed(device, fit, model, task, LoopConfig.of(g, policy), device)
-    out["d_guidance"] = {"N": n, "image_size": px, "latent": g.latent, "seconds_per_epoch": history[0]["seconds"]}
+def restore_numeric_state(state: dict) -> None:
+    torch.set_float32_matmul_precision(state["float32_matmul_precision"])
+    torch.backends.cuda.matmul.allow_tf32 = state["matmul_tf32"]
+    torch.backends.cudnn.allow_tf32 = state["cudnn_tf32"]
+    torch.backends.cudnn.benchmark = state["cudnn_benchmark"]
+    torch.backends.cudnn.deterministic = state["cudnn_deterministic"]
+    torch.set_grad_enabled(state["grad_enabled"])
+    torch.set_default_dtype(getattr(torch, state["default_dtype"].removeprefix("torch.")))
 
 
 def versions(device: torch.device) -> dict:
     out = {"torch": torch.__version__, "cuda": torch.version.cuda, "python": platform.python_version()}
+    out["cudnn"] = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)
-        out |= {
-            "device": props.name,
-            "memory_gb": props.total_memory / 2**30,
-            "capability": f"{props.major}.{props.minor}",
-        }
+        out |= {"device": props.name, "memory_gb": props.total_memory / 2**30}
+        out["capability"] = f"{props.major}.{props.minor}"
     else:
-        out |= {"device": f"cpu ({torch.get_num_threads()} threads)"}
+        out["device"] = f"cpu ({torch.get_num_threads()} threads)"
     return out
 
 
-def table(out: dict) -> str:
-    """The one table: measured value, goal, verdict (goals only on a GPU)."""
-    gpu = out["versions"]["device"].lower()
-    rows = [
-        ("ResNet9 images/s (project loop)", out["a_training"]["resnet9_images_per_s"], "resnet9_images_per_s", ">="),
-        ("ResNet9 / authors'-style loop", out["a_training"]["resnet9_ratio"], "resnet9_ratio", ">="),
-        ("reference loop images/s", out["a_training"]["reference_images_per_s"], None, ""),
-        ("MLP images/s", out["a_training"]["mlp_images_per_s"], None, ""),
-        ("spectrum + eigh (s)", out["b_closed_forms"]["spectrum_seconds"], "spectrum_seconds", "<="),
-        ("masking solve (s)", out["b_closed_forms"]["masking_solve_seconds"], "masking_solve_seconds", "<="),
-        ("moments X^T X (s)", out["b_closed_forms"]["moments_seconds"], None, ""),
-        *[
-            (f"{out['c_mnist']['dataset']} {k} test accuracy", v["test_acc"], None, "")
-            for k, v in out["c_mnist"].items()
-            if isinstance(v, dict)
-        ],
-        ("DCAE epoch + measurement (s)", out["d_dcae"]["seconds_with_measurement"], None, ""),
-        ("guidance epoch (s)", out["d_guidance"]["seconds_per_epoch"], None, ""),
-    ]
-    lines = [f"{'measure':40s} {'value':>12s} {'goal':>10s}  verdict", "-" * 74]
-    for name, value, goal_key, sense in rows:
-        goal = GOALS.get(goal_key)
-        verdict = ""
-        if goal is not None:
-            ok = value >= goal if sense == ">=" else value <= goal
-            verdict = ("met" if ok else "MISSED") if ("h100" in gpu or "h200" in gpu) else "(goal is for an H100)"
-        lines.append(f"{name:40s} {value:12,.3f} {'' if goal is None else f'{sense} {goal:,}':>10s}  {verdict}")
-    peaks = ", ".join(f"{k} {v:.1f}" for k, v in out["peak_gpu_gb"].items())
-    lines.append(f"peak GPU memory (GB): {peaks}")
-    lines.append(f"versions: {out['versions']}")
-    return "\n".join(lines)
+def error_sentence(err: BaseException) -> str:
+    """One line: the LbrError's own sentence, or the exception's type and first line."""
+    if isinstance(err, torch.cuda.OutOfMemoryError):
+        return f"out of memory: {str(err).splitlines()[0]}"
+    if isinstance(err, LbrError):
+        return str(err)
+    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {first}" if first else type(err).__name__
 
 
-def main(argv=None) -> dict:
+def finite(obj):
+    """JSON-safe copy: NaN and infinities become null."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [finite(v) for v in obj]
+    return obj
+
+
+def dig(record: dict, path: tuple[str, ...]):
+    node = record["parts"]
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def throughput(record: dict) -> dict:
+    """The section `lbr plan --measured` reads: each number once measured (also in a part that failed later),
+    null otherwise."""
+    return {key: dig(record, path) for key, path in THROUGHPUT.items()} | {"device": record["device"]}
+
+
+def goal_verdict(value, goal_key: str, device: str) -> tuple[str, str]:
+    sense, goal = GPU_GOALS[goal_key]
+    target = f"{sense} {goal:,}"
+    if value is None:
+        return target, ""
+    if not any(name in device.lower() for name in ("h100", "h200")):
+        return target, "(goal is for an H100)"
+    ok = value >= goal if sense == ">=" else value <= goal
+    return target, "met" if ok else "MISSED"
+
+
+def number(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value)
+    v = float(value)
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 1 or v == 0:
+        return f"{v:.2f}"
+    if abs(v) >= 1e-3:
+        return f"{v:.4f}"
+    return f"{v:.2e}"
+
+
+def table(record: dict) -> str:
+    """The one table: each measure, its goal and verdict (goals judged on an H100-class GPU), part by part."""
+    device, gpu = record["device"], record["versions"]["device"]
+    lines = [f"GPU check on {device}: {record['status']}", f"{'measure':52s} {'value':>12s} {'goal':>10s}  verdict"]
+    lines.append("-" * 88)
+
+    def row(name: str, value, goal_key: str | None = None, goal: str = "", verdict: str = "") -> None:
+        if goal_key is not None:
+            goal, verdict = goal_verdict(value, goal_key, gpu)
+        lines.append(f"  {name:50s} {number(value):>12s} {goal:>10s}  {verdict}")
+
+    for letter, part in PARTS.items():
+        entry = record["parts"].get(part.key)
+        if entry is None:
+            lines.append(f"({letter}) {part.name}: not run")
+            continue
+        head = f"({letter}) {part.name}: {entry['status']}"
+        if "seconds" in entry:
+            head += f" in {entry['seconds']:.0f} s"
+        lines.append(head + (f": {entry['error']}" if "error" in entry else ""))
+        rows = TABLE_ROWS[part.key]
+        for name, path, *goal in rows(entry) if callable(rows) else rows:
+            value = dig({"parts": entry}, path)
+            if goal and goal[0] == "float32":
+                ok = value is not None and value <= gp.FLOAT32_ERROR
+                gpu_verdict = ("met" if ok else "MISSED") if "cpu" not in gpu else "(on a CPU)"
+                row(name, value, goal=f"<= {gp.FLOAT32_ERROR:.0e}", verdict=gpu_verdict if value is not None else "")
+            elif goal and goal[0] == "tf32":
+                seen = value is not None and value >= gp.TF32_ERROR
+                row(name, value, verdict="" if value is None else "TF32" if seen else "IEEE float32")
+            else:
+                row(name, value, goal[0] if goal else None)
+        if entry.get("leaked"):
+            lines.append(f"  LEAKED process-wide switches: {entry['leaked']}")
+    lines.append("throughput (for lbr plan --measured): " + json.dumps(finite(record["throughput"])))
+    peaks = {k: v.get("peak_gpu_gb") for k, v in record["parts"].items() if v.get("peak_gpu_gb") is not None}
+    if peaks:
+        lines.append("peak GPU memory (GiB): " + ", ".join(f"{k} {v:.1f}" for k, v in peaks.items()))
+    lines.append(f"versions: {record['versions']}")
+    return "\n".join(lines) + "\n"
+
+
+def _mnist_rows(entry: dict) -> list:
+    subs = [k for k in ("full", "top-0.9", "bottom-0.2") if k in entry]
+    return [(f"{entry.get('dataset', 'mnist')} {k} test accuracy", (k, "test_acc")) for k in subs]
+
+
+TABLE_ROWS = {
+    "a_float32": [
+        ("matmul rel. error, Fig. 3 policy (float32)", ("fig3_policy", "matmul"), "float32"),
+        ("conv rel. error, Fig. 3 policy (float32)", ("fig3_policy", "conv"), "float32"),
+        ("matmul rel. error, bf16 policy's float32 ops", ("bf16_policy_float32_ops", "matmul"), "tf32"),
+        ("conv rel. error, bf16 policy's float32 ops", ("bf16_policy_float32_ops", "conv"), "tf32"),
+        ("conv rel. error, PyTorch defaults", ("pytorch_defaults", "conv"), "tf32"),
+    ],
+    "b_training": [
+        ("ResNet9 images/s (project loop)", ("resnet9", "images_per_s"), "resnet9_images_per_s"),
+        ("ResNet9 / authors'-style loop", ("resnet9_ratio",), "resnet9_ratio"),
+        ("ResNet9 compile + first step (s)", ("resnet9", "first_step_seconds")),
+        ("ResNet9 first-epoch extra time (s)", ("resnet9", "warmup_seconds")),
+        ("authors'-style loop images/s", ("reference", "images_per_s")),
+        ("MLP images/s", ("mlp", "images_per_s")),
+        ("MLP compile + first step (s)", ("mlp", "first_step_seconds")),
+    ],
+    "c_spectrum": [
+        ("spectrum + eigh (s)", ("spectrum_seconds",), "spectrum_seconds"),
+        ("masking solve (s)", ("masking_solve_seconds",), "masking_solve_seconds"),
+        ("moments X^T X (s)", ("moments_seconds",)),
+        ("warm-up at D = 192 (s)", ("warmup_seconds",)),
+    ],
+    "d_dcae": [
+        ("DCAE images/s (float32, last epoch)", ("images_per_s",)),
+        ("DCAE compile + first step (s)", ("first_step_seconds",)),
+        ("energy measurement (s, steady)", ("measure_seconds",)),
+        ("energy measurement (s per image)", ("measure_seconds_per_image",)),
+        ("eigenbasis (s)", ("eigenbasis_seconds",)),
+    ],
+    "e_guidance": [
+        ("guidance images/s (last epoch)", ("images_per_s",)),
+        ("guidance compile + first step (s)", ("first_step_seconds",)),
+    ],
+    "f_startup": [
+        ("cold cache: process start to first step (s)", ("cold", "startup_seconds")),
+        ("cold cache: first step, compile included (s)", ("cold", "first_step_seconds")),
+        ("warm cache: process start to first step (s)", ("warm", "startup_seconds")),
+        ("warm cache: first step, compile included (s)", ("warm", "first_step_seconds")),
+    ],
+    "g_mnist": _mnist_rows,
+}
+
+
+class Record:
+    """The run's JSON record and table, rewritten atomically into the output folder after every change."""
+
+    def __init__(self, out: Path, device: torch.device, smoke: bool, requested: list[str], argv: list[str]):
+        self.out, self.device, self.t0 = out, device, time.perf_counter()
+        info = versions(device)
+        self.data = {
+            "format": "lbr gpu_check 2",
+            "command": ["bench/gpu_check.py", *argv],
+            "smoke": smoke,
+            "device": info["device"] if device.type == "cuda" else "cpu",
+            "versions": info,
+            "requested": [PARTS[k].key for k in requested],
+            "status": "running",
+            "failed": [],
+            "elapsed_seconds": 0.0,
+            "numeric_defaults": numeric_state(),
+            "throughput": {},
+            "parts": {},
+        }
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def save(self) -> None:
+        """The table first, then the JSON: once the JSON shows a part, the table shows it too."""
+        self.data["elapsed_seconds"] = self.elapsed()
+        self.data["throughput"] = throughput(self.data)
+        data = finite(self.data)
+        save_text(self.out / TABLE_NAME, table(data))
+        save_json(self.out / JSON_NAME, data)
+
+    def run(self, letter: str, ctx: gp.Context) -> None:
+        part = PARTS[letter]
+        entry = {"name": part.name, "status": "running", "started_after_seconds": self.elapsed()}
+        self.data["parts"][part.key] = entry
+        self.save()
+        before = numeric_state()
+        t0 = time.perf_counter()
+        try:
+            if self.device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(self.device)
+            with heartbeat(f"[{self.elapsed():5.0f} s] ({letter}) {part.name}", logger=log):
+                part.run(ctx, entry)
+            gp.sync(self.device)
+            entry["status"] = "ok"
+        except Exception as err:  # noqa: BLE001 - every failure is recorded and the run goes on
+            entry["status"], entry["error"] = "failed", error_sentence(err)
+            entry["traceback"] = traceback.format_exc(limit=-8).splitlines()[-30:]
+            self.data["failed"].append(part.key)
+            log.error(f"({letter}) {part.name} failed: {entry['error']}")
+        entry["seconds"] = time.perf_counter() - t0
+        with contextlib.suppress(Exception):  # a broken CUDA context must not stop the record
+            if self.device.type == "cuda":
+                entry["peak_gpu_gb"] = torch.cuda.max_memory_allocated(self.device) / 2**30
+        after = numeric_state()
+        leaked = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+        if leaked:
+            entry["leaked"] = leaked
+            log.warning(f"({letter}) left process-wide switches changed: {leaked}; restored")
+            restore_numeric_state(before)
+        gc.collect()
+        with contextlib.suppress(Exception):
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+        self.save()
+        log.info(f"[{self.elapsed():5.0f} s] ({letter}) {part.name}: {entry['status']} in {entry['seconds']:.1f} s")
+
+
+def letters(text: str, parser: argparse.ArgumentParser, flag: str) -> list[str]:
+    chosen = [t.strip() for t in text.split(",") if t.strip()]
+    if chosen == ["all"]:
+        return list(PARTS)
+    unknown = [t for t in chosen if t not in PARTS]
+    if unknown:
+        parser.error(f"{flag} names unknown parts {', '.join(unknown)}; choose among {', '.join(PARTS)} or all.")
+    return chosen
+
+
+@contextlib.contextmanager
+def logging_to(out: Path):
+    """Every line of this check and of lbr to stdout (flushed per line) and to OUT/gpu_check.log, for the
+    duration of the run; the handlers are removed afterwards (the tests call main in-process)."""
+    fmt = logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    handlers = [logging.StreamHandler(sys.stdout), logging.FileHandler(out / LOG_NAME, mode="w")]
+    loggers = [logging.getLogger(name) for name in ("gpu_check", "lbr")]
+    saved = [(lg.level, lg.propagate) for lg in loggers]
+    for h in handlers:
+        h.setFormatter(fmt)
+    for lg in loggers:
+        lg.setLevel(logging.INFO)
+        lg.propagate = False
+        for h in handlers:
+            lg.addHandler(h)
+    try:
+        yield
+    finally:
+        for lg, (level, propagate) in zip(loggers, saved, strict=True):
+            for h in handlers:
+                lg.removeHandler(h)
+            lg.setLevel(level)
+            lg.propagate = propagate
+        for h in handlers:
+            h.close()
+
+
+@contextlib.contextmanager
+def fresh_compile_cache():
+    """A temporary scratch folder whose inductor/Triton caches start empty (every compile time reported is a
+    cold-cache time, and nothing is left behind); the previous settings come back afterwards."""
+    work = Path(tempfile.mkdtemp(prefix="gpu_check_"))
+    names = ("TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(work / "inductor")
+    os.environ["TRITON_CACHE_DIR"] = str(work / "inductor" / "triton")
+    try:
+        yield work
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the requested parts; 0 when all of them succeeded, 1 otherwise."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--smoke", action="store_true", help="toy sizes on a CPU (the test suite runs this)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
-    p.add_argument("--data-root", type=Path, help="holds MNIST/raw (default ../shared/data; smoke: built-in digits)")
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "gpu_check.json")
-    p.add_argument("--skip", default="", help="parts to leave out, e.g. c,d")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] (smoke: cpu unless given)")
+    p.add_argument("--data-root", type=Path, help="holds MNIST/raw, each idx file plain or .gz (part g)")
+    p.add_argument("--out", type=Path, default=gp.ROOT / "benchmarks" / "gpu_check", help="results folder")
+    p.add_argument("--parts", default="all", help=f"parts to run, e.g. a,c ({', '.join(PARTS)}; default all)")
+    p.add_argument("--skip", default="", help="parts to leave out, e.g. g")
     args = p.parse_args(argv)
+    chosen, skip = set(letters(args.parts, p, "--parts")), set(letters(args.skip, p, "--skip"))
+    requested = [k for k in PARTS if k in chosen - skip]  # always in the order of PARTS
+    args.out.mkdir(parents=True, exist_ok=True)
     device = pick_device("cpu" if args.smoke and args.device == "auto" else args.device)
-    size = SMOKE if args.smoke else FULL
-    data_root = args.data_root or (None if args.smoke else ROOT.parent / "shared" / "data")
-    out: dict = {"smoke": args.smoke, "versions": versions(device)}
-    parts = {
-        "a": ("a training speed", lambda: training_speed(size, device, out)),
-        "b": ("b spectrum and masking", lambda: spectrum_and_masking(size, device, out)),
-        "c": ("c MNIST slice", lambda: mnist_slice(size, device, data_root, out)),
-        "d": ("d autoencoder epochs", lambda: autoencoder_epochs(size, device, out)),
-    }
-    t0 = time.perf_counter()
-    for key, (name, part) in parts.items():
-        if key not in args.skip.split(","):
-            with Part(device, out, name):
-                part()
-    out["total_seconds"] = time.perf_counter() - t0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2, default=str) + "\n")
-    print(table(out) if not args.skip else json.dumps(out, indent=1, default=str))
-    print(f"total {out['total_seconds']:.0f} s; written to {args.out}")
-    return out
+    with logging_to(args.out), fresh_compile_cache() as work:
+        record = Record(args.out, device, args.smoke, requested, argv)
+        size = gp.SMOKE if args.smoke else gp.FULL
+        ctx = gp.Context(device, size, args.smoke, args.data_root, work, record.save)
+        log.info(f"GPU check on {record.data['device']}: parts {', '.join(requested)}; results in {args.out}")
+        for letter in requested:
+            record.run(letter, ctx)
+        failed = record.data["failed"]
+        record.data["status"] = "failed: " + ", ".join(failed) if failed else "ok"
+        record.save()
+        print(table(finite(record.data)), end="", flush=True)
+        log.info(f"total {record.elapsed():.0f} s; written to {args.out / JSON_NAME} and {args.out / TABLE_NAME}")
+    return 1 if record.data["failed"] else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
