@@ -83,6 +83,8 @@ GPU_GOALS = {  # (sense, goal), judged on an H100-class GPU only
 
 @dataclass(frozen=True)
 class Part:
+    """One part: its key in the record, its name in the table, and the function that measures it."""
+
     key: str
     name: str
     run: Callable[[gp.Context, dict], None]
@@ -331,7 +333,7 @@ class Record:
         try:
             if self.device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(self.device)
-            with heartbeat(f"[{self.elapsed():5.0f} s] ({letter}) {part.name}", logger=log):
+            with heartbeat(f"({letter}) {part.name}", logger=log):  # a line at least every 30 s
                 part.run(ctx, entry)
             gp.sync(self.device)
             entry["status"] = "ok"
@@ -430,6 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     requested = [k for k in PARTS if k in chosen - skip]  # always in the order of PARTS
     args.out.mkdir(parents=True, exist_ok=True)
     device = pick_device("cpu" if args.smoke and args.device == "auto" else args.device)
+    if args.smoke:
+        torch.set_num_threads(1)  # toy sizes: one thread beats threads that wait on each other on a busy machine
     with logging_to(args.out), fresh_compile_cache() as work:
         record = Record(args.out, device, args.smoke, requested, argv)
         size = gp.SMOKE if args.smoke else gp.FULL

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 from archives import idx_bytes
 from repo_copy import ROOT
@@ -115,6 +116,7 @@ def test_a_failing_part_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch):
 
     def broken(ctx, entry):
         entry["resnet9"] = {"images_per_s": 123.0}  # measured before the failure: kept
+        torch.backends.cudnn.allow_tf32 = not torch.backends.cudnn.allow_tf32  # a process-wide switch left changed
         raise RuntimeError("simulated failure\nsecond line")
 
     monkeypatch.setitem(gpu_check.PARTS, "b", gpu_check.Part("b_training", "training speed", broken))
@@ -127,6 +129,9 @@ def test_a_failing_part_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch):
     assert list(result["parts"]) == ["a_float32", "b_training", "d_dcae"] and result["failed"] == ["b_training"]
     b = result["parts"]["b_training"]
     assert b["status"] == "failed" and b["error"] == "RuntimeError: simulated failure" and b["traceback"]
+    tf32 = torch.backends.cudnn.allow_tf32
+    assert b["leaked"] == {"cudnn_tf32": [tf32, not tf32]}  # recorded, and restored for the parts after it
+    assert result["parts"]["d_dcae"]["switches_in_training"]["cudnn_tf32"] is False
     assert result["parts"]["d_dcae"]["status"] == "ok" and result["status"] == "failed: b_training"
     assert result["throughput"]["resnet9_images_per_s"] == 123.0 and result["throughput"]["dcae_images_per_s"] > 0
     assert result["throughput"]["guidance_images_per_s"] is None and result["throughput"]["startup_seconds"] is None
