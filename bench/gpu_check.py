@@ -1,12 +1,13 @@
 """Every GPU goal of the project in one short run, written part by part into one output folder.
 
-    python bench/gpu_check.py --data-root .cache/gpu_check_data --out DIR   # one GPU, about 5 minutes
+    python bench/gpu_check.py --data-root .cache/gpu_check_data --out DIR   # one GPU, about 5.5 minutes
     python bench/gpu_check.py --parts b,d --out DIR                          # a subset (or --skip g)
     python bench/gpu_check.py --smoke --out DIR                              # toy sizes on a CPU (the tests)
 
 After each part it writes DIR/gpu_check.json and DIR/gpu_check.txt (atomically: a run cut short leaves the
 parts it finished) and DIR/gpu_check.log (every line printed). A part that fails (out of memory, missing data,
 an exception) is recorded with its error sentence and the run goes on; the exit code is 1 if any part failed.
+A part whose estimate would end the run more than 6 minutes after it started is skipped (--budget-minutes).
 The parts, in the order they run (docs/train.md, "GPU check", says what each settles and what it costs):
 
 (a) float32 means float32: a convolution and a matmul under the Fig. 3 policy (autocast off) against float64,
@@ -60,6 +61,7 @@ from lbr.device import float32_math_now, pick_device  # noqa: E402
 from lbr.errors import LbrError  # noqa: E402
 from lbr.io import save_json, save_text  # noqa: E402
 from lbr.progress import heartbeat  # noqa: E402
+from lbr.training.loop import process_seconds  # noqa: E402
 
 log = logging.getLogger("gpu_check")
 
@@ -83,22 +85,25 @@ GPU_GOALS = {  # (sense, goal), judged on an H100-class GPU only
 
 @dataclass(frozen=True)
 class Part:
-    """One part: its key in the record, its name in the table, and the function that measures it."""
+    """One part: its key in the record, its name in the table, the function that measures it, and its estimated
+    seconds on one H100 with cold compile caches (docs/train.md, "GPU check"), which the time budget uses."""
 
     key: str
     name: str
     run: Callable[[gp.Context, dict], None]
+    estimate_s: float
 
 
-PARTS = {
-    "a": Part("a_float32", "float32 means float32", gp.float32_check),
-    "b": Part("b_training", "training speed", gp.training_speed),
-    "c": Part("c_spectrum", "spectrum and masking", gp.spectrum_and_masking),
-    "d": Part("d_dcae", "Fig. 3 DCAE epoch and energy measurement", gp.dcae_epochs),
-    "e": Part("e_guidance", "Figs. 5-6 guidance epoch", gp.guidance_epochs),
-    "f": Part("f_startup", "Fig. 4 job start-up", gp.job_startup),
-    "g": Part("g_mnist", "MNIST slice", gp.mnist_slice),
+PARTS = {  # in the order they run: the goals first, the real-data slice last
+    "a": Part("a_float32", "float32 means float32", gp.float32_check, 3),
+    "b": Part("b_training", "training speed", gp.training_speed, 50),
+    "c": Part("c_spectrum", "spectrum and masking", gp.spectrum_and_masking, 20),
+    "d": Part("d_dcae", "Fig. 3 DCAE epoch and energy measurement", gp.dcae_epochs, 20),
+    "e": Part("e_guidance", "Figs. 5-6 guidance epoch", gp.guidance_epochs, 90),
+    "f": Part("f_startup", "Fig. 4 job start-up", gp.job_startup, 85),
+    "g": Part("g_mnist", "MNIST slice", gp.mnist_slice, 45),
 }
+BUDGET_MINUTES = 6.0  # a full run on a GPU skips a part that would end later than this after the process started
 
 
 # ------------------------------------------------------------------------------------------------ the record
@@ -203,7 +208,9 @@ def number(value) -> str:
 def table(record: dict) -> str:
     """The one table: each measure, its goal and verdict (goals judged on an H100-class GPU), part by part."""
     device, gpu = record["device"], record["versions"]["device"]
-    lines = [f"GPU check on {device}: {record['status']}", f"{'measure':52s} {'value':>12s} {'goal':>10s}  verdict"]
+    skipped = f" (skipped: {', '.join(record['skipped'])})" if record.get("skipped") else ""
+    lines = [f"GPU check on {device}: {record['status']}{skipped}"]
+    lines.append(f"{'measure':52s} {'value':>12s} {'goal':>10s}  verdict")
     lines.append("-" * 88)
 
     def row(name: str, value, goal_key: str | None = None, goal: str = "", verdict: str = "") -> None:
@@ -220,6 +227,9 @@ def table(record: dict) -> str:
         if "seconds" in entry:
             head += f" in {entry['seconds']:.0f} s"
         lines.append(head + (f": {entry['error']}" if "error" in entry else ""))
+        if entry["status"] == "skipped":
+            lines[-1] += f" ({entry['reason']})"
+            continue
         rows = TABLE_ROWS[part.key]
         for name, path, *goal in rows(entry) if callable(rows) else rows:
             value = dig({"parts": entry}, path)
@@ -295,7 +305,8 @@ class Record:
     """The run's JSON record and table, rewritten atomically into the output folder after every change."""
 
     def __init__(self, out: Path, device: torch.device, smoke: bool, requested: list[str], argv: list[str]):
-        self.out, self.device, self.t0 = out, device, time.perf_counter()
+        self.out, self.device = out, device
+        self.t0 = time.perf_counter() - process_seconds()  # elapsed time counts from the process's start
         info = versions(device)
         self.data = {
             "format": "lbr gpu_check 2",
@@ -306,6 +317,7 @@ class Record:
             "requested": [PARTS[k].key for k in requested],
             "status": "running",
             "failed": [],
+            "skipped": [],
             "elapsed_seconds": 0.0,
             "numeric_defaults": numeric_state(),
             "throughput": {},
@@ -323,10 +335,22 @@ class Record:
         save_text(self.out / TABLE_NAME, table(data))
         save_json(self.out / JSON_NAME, data)
 
-    def run(self, letter: str, ctx: gp.Context) -> None:
+    def run(self, letter: str, ctx: gp.Context, budget_s: float | None = None) -> None:
+        """Run one part and record it; skip it (recorded, not a failure) when its estimate would take the run past
+        `budget_s` seconds after the process started."""
         part = PARTS[letter]
         entry = {"name": part.name, "status": "running", "started_after_seconds": self.elapsed()}
         self.data["parts"][part.key] = entry
+        if budget_s is not None and self.elapsed() + part.estimate_s > budget_s:
+            entry["status"] = "skipped"
+            entry["reason"] = (
+                f"it would end after the {budget_s / 60:g}-minute budget ({self.elapsed():.0f} s elapsed, estimated "
+                f"{part.estimate_s:.0f} s); run it with --parts {letter}, or raise --budget-minutes"
+            )
+            self.data["skipped"].append(part.key)
+            log.warning(f"({letter}) {part.name} skipped: {entry['reason']}")
+            self.save()
+            return
         self.save()
         before = numeric_state()
         t0 = time.perf_counter()
@@ -427,7 +451,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=gp.ROOT / "benchmarks" / "gpu_check", help="results folder")
     p.add_argument("--parts", default="all", help=f"parts to run, e.g. a,c ({', '.join(PARTS)}; default all)")
     p.add_argument("--skip", default="", help="parts to leave out, e.g. g")
+    p.add_argument(
+        "--budget-minutes",
+        type=float,
+        help=f"skip a part whose estimate would end the run later than this (default {BUDGET_MINUTES:g} on a GPU, "
+        "none with --smoke; 0 = none)",
+    )
     args = p.parse_args(argv)
+    minutes = args.budget_minutes if args.budget_minutes is not None else None if args.smoke else BUDGET_MINUTES
+    budget_s = 60 * minutes if minutes else None
     chosen, skip = set(letters(args.parts, p, "--parts")), set(letters(args.skip, p, "--skip"))
     requested = [k for k in PARTS if k in chosen - skip]  # always in the order of PARTS
     args.out.mkdir(parents=True, exist_ok=True)
@@ -440,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx = gp.Context(device, size, args.smoke, args.data_root, work, record.save)
         log.info(f"GPU check on {record.data['device']}: parts {', '.join(requested)}; results in {args.out}")
         for letter in requested:
-            record.run(letter, ctx)
+            record.run(letter, ctx, budget_s)
         failed = record.data["failed"]
         record.data["status"] = "failed: " + ", ".join(failed) if failed else "ok"
         record.save()

@@ -93,7 +93,8 @@ def timed(on: torch.device, fn, *args, **kwargs):
 def job(kind, device: torch.device, **fields):
     """Settings of a benchmarked job: the numeric policy's `auto` choices on `device` (compile on a GPU, as every
     trainer's default), no checkpoints; the benchmark sizes are its own, not the workflow's defaults."""
-    base = {"device": str(device), "seed": 0, "storage": "auto", "autocast": "auto", "channels_last": "auto"}
+    base = {"device": str(device), "seed": 0, "train_subset": None, "subset_seed": 0}
+    base |= {"storage": "auto", "autocast": "auto", "channels_last": "auto"}
     return kind(**(base | {"compile": "auto", "compile_mode": "default", "checkpoint_minutes": 0} | fields))
 
 
@@ -332,6 +333,7 @@ def guidance_epochs(ctx: Context, entry: dict) -> None:
         weight_decay=0.0,
         latent=size["guidance_latent"],
         guidance=0.01,
+        stem="imagenet",
         width=size["guidance_width"],
         encoder_blocks=encoder_blocks,
         decoder_blocks=decoder_blocks,
@@ -354,7 +356,7 @@ def guidance_epochs(ctx: Context, entry: dict) -> None:
     policy = resolve(g, dev, fast_storage="uint8")
     task = SwitchProbe(GuidanceTask((images, labels), (images[:8], labels[:8]), 10, g.guidance, g, dev, 256, policy))
     seed_everything(g.seed)
-    model = GuidedAutoencoder(g.latent, 10, px, g.width, 3, g.guidance, g.encoder_blocks, g.decoder_blocks)
+    model = GuidedAutoencoder(g.latent, 10, px, g.width, 3, g.guidance, g.encoder_blocks, g.decoder_blocks, g.stem)
     stats: dict = {}
     cfg = LoopConfig.of(g, policy)
     with policy.precision():

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -119,7 +120,7 @@ def test_a_failing_part_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch):
         torch.backends.cudnn.allow_tf32 = not torch.backends.cudnn.allow_tf32  # a process-wide switch left changed
         raise RuntimeError("simulated failure\nsecond line")
 
-    monkeypatch.setitem(gpu_check.PARTS, "b", gpu_check.Part("b_training", "training speed", broken))
+    monkeypatch.setitem(gpu_check.PARTS, "b", replace(gpu_check.PARTS["b"], run=broken))
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "mine"))
     out = tmp_path / "out"
@@ -137,6 +138,21 @@ def test_a_failing_part_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch):
     assert result["throughput"]["guidance_images_per_s"] is None and result["throughput"]["startup_seconds"] is None
     assert "(b) training speed: failed" in (out / "gpu_check.txt").read_text()
     assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path / "mine")  # restored after the run
+
+
+def test_a_part_that_would_overrun_the_time_budget_is_skipped(tmp_path, monkeypatch):
+    import gpu_check
+
+    for letter, estimate in (("a", 0.0), ("c", 1e9)):
+        monkeypatch.setitem(gpu_check.PARTS, letter, replace(gpu_check.PARTS[letter], estimate_s=estimate))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    out = tmp_path / "out"
+    assert gpu_check.main(["--smoke", "--parts", "a,c", "--budget-minutes", "1e6", "--out", str(out)]) == 0
+    result = json.loads((out / "gpu_check.json").read_text())
+    assert result["parts"]["a_float32"]["status"] == "ok" and result["parts"]["c_spectrum"]["status"] == "skipped"
+    assert result["status"] == "ok" and result["skipped"] == ["c_spectrum"] and result["failed"] == []
+    assert "--parts c" in result["parts"]["c_spectrum"]["reason"]
+    assert "(c) spectrum and masking: skipped" in (out / "gpu_check.txt").read_text()
 
 
 def test_parts_runs_only_the_named_parts_and_missing_data_fails_that_part(tmp_path):
