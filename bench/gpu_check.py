@@ -482,4 +482,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except LbrError as err:  # before any part ran (e.g. --device cuda on a machine without one)
+        print(f"gpu_check: {err}", file=sys.stderr)
+        sys.exit(2)
