@@ -111,7 +111,13 @@ def test_failed_prepare_leaves_no_artifact(workflow_dir):
         "custom_datasets:\n  mine: {format: npz, train: nope/train.npz, test: nope/test.npz}\n"
     )
     res = run_snakemake(workflow_dir, "--configfile", "bad.yaml", "-c1", "results/data/mine/train.npz")
+    assert res.returncode != 0  # the files are the job's inputs: missing, they stop the plan
+    assert "Missing input files for rule prepare" in res.stdout and "nope/train.npz" in res.stdout
+    (workflow_dir / "nope").mkdir()
+    for split in ("train", "test"):
+        np.savez(workflow_dir / f"nope/{split}.npz", images=np.zeros((2, 4, 4)))
+    res = run_snakemake(workflow_dir, "--configfile", "bad.yaml", "-c1", "results/data/mine/train.npz")
     assert res.returncode != 0
     log = (workflow_dir / "logs/prepare/mine.log").read_text()
-    assert "custom dataset file nope/train.npz does not exist" in log
+    assert "nope/train.npz must hold arrays 'x' (N,H,W[,C]) and 'y' (N,)" in log
     assert not list((workflow_dir / "results").rglob("*.npz"))

@@ -2,9 +2,12 @@
 
 import json
 from dataclasses import asdict
+from functools import cache
 
 from lbr.config import dataset_names, dataset_options, fig4_levels
+from lbr.data.content import dataset_fingerprint
 from lbr.data.registry import dataset_spec, resized_options
+from lbr.errors import LbrError
 from lbr.settings import (
     AlignmentSettings,
     ClassifierSettings,
@@ -19,6 +22,7 @@ from lbr.settings import (
     format_guidance,
 )
 from lbr.spectral.subspaces import Grid
+from lbr.theory.method import covariance_consumers
 
 DATASETS = dataset_names(config)
 BIG_DATASETS = {"imagenette": 24000, "tinyimagenet": 16000}
@@ -65,6 +69,16 @@ def recipe(kind):
     return params
 
 
+def moments_consumers(wildcards):
+    """Params entry of a dataset's closed-form statistics: the sections (fig7, noise_check) whose Theorem 3 solve
+    reads them and needs the D x D covariance, whatever N (`lbr.theory.method`); an explicit
+    closed_form.method gram that cannot serve them stops the planning with one sentence."""
+    try:
+        return covariance_consumers(config, wildcards.dataset, wildcards.prep)
+    except LbrError as err:
+        raise LbrError(str(err)) from None
+
+
 def needs_download(name):
     return dataset_spec(name, dataset_options(config, name), config["custom_datasets"]).kind in (
         "remote",
@@ -81,6 +95,32 @@ def manifest_input(wildcards):
 
 def prepare_options(wildcards):
     return json.dumps(dataset_options(config, wildcards.dataset), sort_keys=True)
+
+
+@cache
+def dataset_content(name):
+    """Fingerprint of the files a dataset is read from (`lbr.data.content`), listed once per planning: a
+    custom image folder's images (its class folders checked here), a custom npz pair, a registered dataset's
+    copies in data_root; None for built-in data."""
+    options = dataset_options(config, name)
+    spec = dataset_spec(name, options, config["custom_datasets"])
+    return dataset_fingerprint(spec, options, config["data_root"], config["download_dir"])
+
+
+def content_param(wildcards):
+    """Params entry of the jobs that read a dataset's files: any change to them reruns those jobs. A problem
+    found while listing (class folders that differ between train and test, a missing folder) stops the
+    planning with its sentence."""
+    try:
+        return dataset_content(wildcards.dataset)
+    except LbrError as err:
+        raise LbrError(str(err)) from None  # the sentence, without the listing's frames
+
+
+def custom_files(wildcards):
+    """A custom npz dataset's two files, inputs of its prepare jobs (a folder's images are its fingerprint)."""
+    entry = config["custom_datasets"].get(wildcards.dataset, {})
+    return [entry["train"], entry["test"]] if entry.get("format") == "npz" else []
 
 
 def dataset_mem_mb(wildcards, attempt):

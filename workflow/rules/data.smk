@@ -1,5 +1,6 @@
 """Raw files (download or data_root) -> canonical arrays results/data/{dataset}/{split}.npz, and square copies
-results/data/{dataset}-{size}px/ for the guidance experiment."""
+results/data/{dataset}-{size}px/ for the guidance experiment. A dataset's files are inputs through the `content`
+param, a fingerprint of their paths, sizes and mtimes (common.smk): any change to them reruns these jobs."""
 
 
 localrules:
@@ -16,6 +17,7 @@ rule download:
         "../../envs/lbr.yaml"
     params:
         options=prepare_options,
+        content=content_param,
         data_root=config["data_root"],
         download_dir=config["download_dir"],
         timeout=config["download_timeout"],
@@ -29,6 +31,7 @@ rule download:
 rule prepare:
     input:
         manifest=manifest_input,
+        files=custom_files,
     output:
         train="results/data/{dataset}/train.npz",
         test="results/data/{dataset}/test.npz",
@@ -42,6 +45,7 @@ rule prepare:
         runtime=lambda wc, attempt: 60 * attempt,
     params:
         options=prepare_options,
+        content=content_param,
     message:
         "Preparing canonical arrays of {wildcards.dataset}"
     script:
@@ -51,6 +55,7 @@ rule prepare:
 rule prepare_resized:
     input:
         manifest=manifest_input,
+        files=custom_files,
     output:
         train="results/data/{dataset}-{size}px/train.npz",
         test="results/data/{dataset}-{size}px/test.npz",
@@ -66,6 +71,7 @@ rule prepare_resized:
         runtime=lambda wc, attempt: 60 * attempt,
     params:
         options=resized_data_options,
+        content=content_param,
     message:
         "Preparing {wildcards.dataset} as {wildcards.size}x{wildcards.size} squares for the guidance runs"
     script:

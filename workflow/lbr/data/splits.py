@@ -23,8 +23,14 @@ def prepare(spec: DatasetSpec, options: dict, manifest: dict | None, threads: in
         if spec.reader == "npz":
             data = readers.read_npz_pair(options["train"], options["test"])
         elif spec.reader == "folder":
-            size = options.get("size")
-            data = readers.read_image_folder(options["root"], size, options.get("mode", "RGB"), threads)
+            data = readers.read_image_folder(
+                options["root"],
+                options.get("size"),
+                options.get("mode", "RGB"),
+                threads,
+                spec.name,
+                bool(options.get("skip_corrupt", False)),
+            )
         else:
             raise LbrError(f"custom dataset '{spec.name}' has format '{spec.reader}'; use npz or folder.")
     else:
