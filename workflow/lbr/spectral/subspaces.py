@@ -2,10 +2,16 @@
 import: `project` works on NumPy arrays and torch tensors alike).
 
 A subspace is named `{side}-{level}`: side is `top` or `bottom`; level is a variance share such as `0.25`,
-or `g{i}` for point i of the authors' grid (g0 = half of the directions, g1..g8 their variance grid).
-`top-s` keeps the largest set of leading directions whose cumulative share stays below s (the authors'
-`explained < pct`); `bottom-s` is the orthogonal complement of `top-(1-s)`, so top-s and bottom-(1-s)
+or `g{i}` for point i of the authors' grid (g0 = half of the directions the data can span, g1..g8 their
+variance grid). `top-s` keeps the largest set of leading directions whose cumulative share stays below s (the
+authors' `explained < pct`); `bottom-s` is the orthogonal complement of `top-(1-s)`, so top-s and bottom-(1-s)
 projectors sum to the identity.
+
+Directions are those of the whole pixel space, D of them (`n_directions`), in descending order of train
+variance. The centred train images span at most min(D, N - 1) of them (`rank`); the others carry no train
+variance (eigenvalue 0, last in the order), so they are never in a top subspace and always in a bottom one: a
+train image has no component there, a test image may. `dims` counts every direction of the subspace,
+`outside_span` those of them outside the data's span.
 """
 
 from __future__ import annotations
@@ -42,12 +48,31 @@ class Subspace:
     share: float
     variance_kept: float
     n_directions: int
+    rank: int | None = None  # directions with train variance; None: all n_directions
+
+    @property
+    def outside_span(self) -> int:
+        """Directions of this subspace that carry no train variance (outside the data's span)."""
+        span = self.n_directions if self.rank is None else self.rank
+        return self.n_directions - span if self.side == "bottom" else 0
+
+    def describe(self) -> str:
+        """How many directions it keeps, e.g. '120 of 3072 directions' or, for a bottom subspace of data that
+        span fewer than D: '1430 of 3072 directions: 357 of the 1499 with train variance and the 1073 without'."""
+        text = f"{self.dims} of {self.n_directions} directions"
+        if self.outside_span:
+            text += (
+                f": {self.dims - self.outside_span} of the {self.rank} with train variance and the "
+                f"{self.outside_span} without"
+            )
+        return text
 
 
 def cumulative_share(eigenvalues: np.ndarray) -> np.ndarray:
-    """cum[k-1] = share of the variance held by the top k directions (eigenvalues in descending order)."""
-    ev = np.clip(np.asarray(eigenvalues, dtype=np.float64), 0, None)
-    return np.cumsum(ev) / ev.sum()
+    """cum[k-1] = share of the variance held by the top k directions (eigenvalues in descending order); exactly
+    1 from the last direction with variance on."""
+    cum = np.cumsum(np.clip(np.asarray(eigenvalues, dtype=np.float64), 0, None))
+    return cum / cum[-1]
 
 
 def authors_grid(eigenvalues: np.ndarray, side: str, grid: Grid) -> np.ndarray:
@@ -61,9 +86,12 @@ def authors_grid(eigenvalues: np.ndarray, side: str, grid: Grid) -> np.ndarray:
     return b0 + (b1 - b0) * (t if side == "top" else t**grid.bottom_power)
 
 
-def resolve(eigenvalues: np.ndarray, side: str, level: str, grid: Grid | None = None) -> Subspace:
+def resolve(
+    eigenvalues: np.ndarray, side: str, level: str, grid: Grid | None = None, n_train: int | None = None
+) -> Subspace:
     """Turn a side and a level into the number of leading directions that splits top from bottom (a grid
-    point needs the grid)."""
+    point needs the grid). `eigenvalues` are D train variances, 0 for directions without variance; g0 halves
+    the min(D, n_train - 1) directions the centred train images can span (D when n_train is not given)."""
     if side not in ("top", "bottom"):
         raise LbrError(f"subspace side must be 'top' or 'bottom', not '{side}'.")
     m = LEVEL_RE.match(str(level))
@@ -71,6 +99,7 @@ def resolve(eigenvalues: np.ndarray, side: str, level: str, grid: Grid | None = 
         raise LbrError(f"subspace level '{level}' is neither a variance share in [0, 1] nor a grid point g<i>.")
     cum = cumulative_share(eigenvalues)
     n_dir = len(cum)
+    rank = int((np.asarray(eigenvalues) > 0).sum())
     if m.group(1) is not None:
         i = int(m.group(1))
         if grid is None:
@@ -78,7 +107,8 @@ def resolve(eigenvalues: np.ndarray, side: str, level: str, grid: Grid | None = 
         if i > grid.points:
             raise LbrError(f"grid point g{i} does not exist: the grid has g0 (half the dimensions) to g{grid.points}.")
         if i == 0:
-            k_top = n_dir // 2 if side == "top" else n_dir - n_dir // 2
+            span = n_dir if n_train is None else min(n_dir, int(n_train) - 1)
+            k_top = min(rank, span // 2 if side == "top" else span - span // 2)
             pct, share = float("nan"), float("nan")
         else:
             pct = float(authors_grid(eigenvalues, side, grid)[i - 1])
@@ -97,12 +127,17 @@ def resolve(eigenvalues: np.ndarray, side: str, level: str, grid: Grid | None = 
         )
     kept_top = float(cum[k_top - 1]) if k_top > 0 else 0.0
     kept = kept_top if side == "top" else 1.0 - kept_top
-    return Subspace(side, str(level), k_top, dims, pct, share, kept, n_dir)
+    return Subspace(side, str(level), k_top, dims, pct, share, kept, n_dir, rank)
 
 
-def resolve_sides(eigenvalues: np.ndarray, levels: dict, grid: Grid) -> list[Subspace]:
+def resolve_in(spectrum: dict, side: str, level: str, grid: Grid | None = None) -> Subspace:
+    """`resolve` on a spectrum file's content (`basis_file.load`): its eigenvalues and number of train images."""
+    return resolve(spectrum["eigenvalues"], side, level, grid, spectrum.get("n_train"))
+
+
+def resolve_sides(spectrum: dict, levels: dict, grid: Grid) -> list[Subspace]:
     """The bottom and top subspaces a figure shows ({bottom: level, top: level}, e.g. config fig9), in that order."""
-    return [resolve(eigenvalues, side, levels[side], grid) for side in ("bottom", "top")]
+    return [resolve_in(spectrum, side, levels[side], grid) for side in ("bottom", "top")]
 
 
 def project(rows, vectors, sub: Subspace):
