@@ -57,23 +57,23 @@ def test_counts_of_top_and_bottom_subspaces_when_n_is_below_d(tmp_path):
     sp = basis_file.load(tmp_path / "s.npz")
     var, _, _ = reference(x)
     cum = np.cumsum(var) / var.sum()
-    top = subspaces.resolve_in(sp, "top", "0.5")
+    top = subspaces.resolve(sp["eigenvalues"], "top", "0.5")
     k = int((cum < 0.5).sum())
     assert (top.dims, top.n_directions, top.rank, top.outside_span) == (k, 192, 29, 0)
-    bottom = subspaces.resolve_in(sp, "bottom", "0.5")
+    bottom = subspaces.resolve(sp["eigenvalues"], "bottom", "0.5")
     assert (bottom.dims, bottom.outside_span) == (192 - k, 163)
     with_variance = f"{29 - k} of the 29 with train variance"
     assert bottom.describe() == f"{192 - k} of 192 directions: {with_variance} and the 163 without"
-    everything = subspaces.resolve_in(sp, "bottom", "1")  # the issue's "bottom-1: 1500 of 1500 directions"
+    everything = subspaces.resolve(sp["eigenvalues"], "bottom", "1")  # the issue's "bottom-1: 1500 of 1500 directions"
     assert (everything.dims, everything.variance_kept) == (192, 1.0)
     assert everything.describe() == "192 of 192 directions: 29 of the 29 with train variance and the 163 without"
     assert top.describe() == f"{k} of 192 directions"
-    # g0 halves the N - 1 directions the data can span, not the D pixels (D / 2 = 96 would not exist here)
-    assert subspaces.resolve_in(sp, "top", "g0", GRID).dims == 14
-    g0 = subspaces.resolve_in(sp, "bottom", "g0", GRID)
+    # g0 halves the 29 directions the data span, as D / 2 = 96 leading directions with variance do not exist here
+    assert subspaces.resolve(sp["eigenvalues"], "top", "g0", GRID).dims == 14
+    g0 = subspaces.resolve(sp["eigenvalues"], "bottom", "g0", GRID)
     assert (g0.k_top, g0.dims - g0.outside_span) == (15, 14)
     # the top end of the authors' grid keeps every direction with variance but the last
-    assert subspaces.resolve_in(sp, "top", "g8", GRID).dims == 28
+    assert subspaces.resolve(sp["eigenvalues"], "top", "g8", GRID).dims == 28
 
 
 def test_counts_when_n_is_above_d():
@@ -83,10 +83,10 @@ def test_counts_when_n_is_above_d():
     assert sp["rank"] == rank == 48 and sp["method"] == "covariance"
     np.testing.assert_allclose(sp["eigenvalues"], var, rtol=1e-8)
     for side, level in (("top", "0.5"), ("bottom", "0.3"), ("bottom", "1")):
-        sub = subspaces.resolve_in(sp, side, level)
+        sub = subspaces.resolve(sp["eigenvalues"], side, level)
         assert sub.n_directions == 48 and sub.outside_span == 0
         assert sub.describe() == f"{sub.dims} of 48 directions"
-    assert subspaces.resolve_in(sp, "top", "g0", GRID).dims == 24  # D / 2, the authors' half
+    assert subspaces.resolve(sp["eigenvalues"], "top", "g0", GRID).dims == 24  # D / 2, the authors' half
 
 
 def test_gram_and_covariance_routes_filter_train_and_test_images_alike(tmp_path):
@@ -97,7 +97,7 @@ def test_gram_and_covariance_routes_filter_train_and_test_images_alike(tmp_path)
     for side, level in (("top", "0.6"), ("bottom", "0.4"), ("bottom", "g3")):
         got = {}
         for method, sp in routes.items():
-            sub = subspaces.resolve(sp["eigenvalues"], side, level, GRID, int(sp["n_train"]))
+            sub = subspaces.resolve(sp["eigenvalues"], side, level, GRID)
             out = {s: str(tmp_path / f"{method}-{side}-{s}.npy") for s in ("train", "test")}
             out |= {f"{s}_info": str(tmp_path / f"{method}-{side}-{s}.json") for s in ("train", "test")}
             filtering.filter_dataset({"train": x, "test": test}, sp, sub, out, CPU, 7, "small")

@@ -94,27 +94,30 @@ def manifest_input(wildcards):
 
 
 def prepare_options(wildcards):
-    return json.dumps(dataset_options(config, wildcards.dataset), sort_keys=True)
+    """Params entry of the jobs that read a dataset (download, prepare): its options, and under `content` the
+    fingerprint of its files when it has files to list, so that any change to them reruns those jobs and
+    what depends on them. (Datasets with nothing to list keep the options as they were.)"""
+    return with_content(dataset_options(config, wildcards.dataset), wildcards.dataset)
+
+
+def with_content(options, name):
+    """`options` with the dataset's content fingerprint, as JSON. A problem found while listing (class folders
+    that differ between train and test, a missing folder) stops the planning with its sentence."""
+    try:
+        content = dataset_content(name)
+    except LbrError as err:
+        raise LbrError(str(err)) from None  # the sentence, without the listing's frames
+    return json.dumps(options | ({"content": content} if content else {}), sort_keys=True)
 
 
 @cache
 def dataset_content(name):
     """Fingerprint of the files a dataset is read from (`lbr.data.content`), listed once per planning: a
     custom image folder's images (its class folders checked here), a custom npz pair, a registered dataset's
-    copies in data_root; None for built-in data."""
+    copies in data_root; None when there is nothing to list."""
     options = dataset_options(config, name)
     spec = dataset_spec(name, options, config["custom_datasets"])
     return dataset_fingerprint(spec, options, config["data_root"], config["download_dir"])
-
-
-def content_param(wildcards):
-    """Params entry of the jobs that read a dataset's files: any change to them reruns those jobs. A problem
-    found while listing (class folders that differ between train and test, a missing folder) stops the
-    planning with its sentence."""
-    try:
-        return dataset_content(wildcards.dataset)
-    except LbrError as err:
-        raise LbrError(str(err)) from None  # the sentence, without the listing's frames
 
 
 def custom_files(wildcards):
@@ -201,7 +204,7 @@ def resized_data_options(wildcards):
     """Options of the guidance experiment's own square copy of a dataset (rule prepare_resized)."""
     options = dataset_options(config, wildcards.dataset) | GUIDANCE["source_options"]
     spec = dataset_spec(wildcards.dataset, options, config["custom_datasets"])
-    return json.dumps(resized_options(spec, options, int(wildcards.size)), sort_keys=True)
+    return with_content(resized_options(spec, options, int(wildcards.size)), wildcards.dataset)
 
 
 def fig5_recon_inputs():

@@ -1,6 +1,7 @@
 """Raw files (download or data_root) -> canonical arrays results/data/{dataset}/{split}.npz, and square copies
-results/data/{dataset}-{size}px/ for the guidance experiment. A dataset's files are inputs through the `content`
-param, a fingerprint of their paths, sizes and mtimes (common.smk): any change to them reruns these jobs."""
+results/data/{dataset}-{size}px/ for the guidance experiment. A dataset's files are inputs through the `options`
+param, which holds a fingerprint of their paths, sizes and mtimes (common.smk): any change to them reruns these
+jobs."""
 
 
 localrules:
@@ -17,7 +18,6 @@ rule download:
         "../../envs/lbr.yaml"
     params:
         options=prepare_options,
-        content=content_param,
         data_root=config["data_root"],
         download_dir=config["download_dir"],
         timeout=config["download_timeout"],
@@ -45,7 +45,6 @@ rule prepare:
         runtime=lambda wc, attempt: 60 * attempt,
     params:
         options=prepare_options,
-        content=content_param,
     message:
         "Preparing canonical arrays of {wildcards.dataset}"
     script:
@@ -71,7 +70,6 @@ rule prepare_resized:
         runtime=lambda wc, attempt: 60 * attempt,
     params:
         options=resized_data_options,
-        content=content_param,
     message:
         "Preparing {wildcards.dataset} as {wildcards.size}x{wildcards.size} squares for the guidance runs"
     script:

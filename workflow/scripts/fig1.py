@@ -15,7 +15,7 @@ def main(smk):
     cfg = smk.params.cfg
     x, _, _ = load_split(smk.input.train)
     spectrum = basis_file.load(smk.input.spectrum)
-    subs = resolve_sides(spectrum, cfg, Grid(**smk.params.grid))
+    subs = resolve_sides(spectrum["eigenvalues"], cfg, Grid(**smk.params.grid))
     images = example_images(x, spectrum, subs, list(cfg["image_indices"]), cfg["display"])
     top = {"dataset": cfg["dataset_top"], "arch": cfg["arch_top"], "aug": cfg["aug"]}
     acc, dyn = pd.read_csv(smk.input.accuracy), pd.read_csv(smk.input.dynamics)

@@ -13,7 +13,7 @@ def main(smk):
     cfg = smk.params.cfg
     x, _, _ = load_split(smk.input.train)
     spectrum = basis_file.load(smk.input.spectrum)
-    subs = resolve_sides(spectrum, cfg, Grid(**smk.params.grid))
+    subs = resolve_sides(spectrum["eigenvalues"], cfg, Grid(**smk.params.grid))
     fig = subspace_gallery(
         x, spectrum, subs, cfg["n_images"], cfg["columns"], cfg["seed"], cfg["dataset"], cfg["display"]
     )

@@ -28,27 +28,25 @@ Entry = tuple[str, int, int]  # (path relative to the listed root, size in bytes
 def fingerprint(entries: Iterable[Entry], unit: str = "files") -> dict:
     """{unit: count, bytes: total size, sha256: first 20 hex digits of the hash of every (path, size, mtime_ns)},
     the entries sorted by path so that the listing order does not matter."""
-    digest, count, total = hashlib.sha256(), 0, 0
-    for rel, size, mtime_ns in sorted(entries):
-        digest.update(f"{rel}\t{size}\t{mtime_ns}\n".encode("utf-8", "surrogateescape"))
-        count, total = count + 1, total + size
-    return {unit: count, "bytes": total, "sha256": digest.hexdigest()[:20]}
-
-
-def _is_image(entry: os.DirEntry) -> bool:
-    name = entry.name
-    return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES and entry.is_file()
+    entries = sorted(entries)
+    text = "".join(f"{rel}\t{size}\t{mtime_ns}\n" for rel, size, mtime_ns in entries)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+    return {unit: len(entries), "bytes": sum(size for _, size, _ in entries), "sha256": digest[:20]}
 
 
 def _images(folder: str, prefix: str) -> list[Entry]:
-    """The images directly inside `folder` (hidden files and other suffixes left out), sorted by name."""
+    """The images directly inside `folder` (hidden files and other suffixes left out), sorted by name. One stat
+    per image, the rest string work: 100,000 images take about 0.4 s of CPU (bench/listing.py)."""
     out = []
     with os.scandir(folder) as it:
         for entry in it:
-            if _is_image(entry):
-                st = entry.stat()
-                out.append((f"{prefix}/{entry.name}", st.st_size, st.st_mtime_ns))
-    return sorted(out)
+            name = entry.name
+            if name[0] == "." or name[name.rfind(".") :].lower() not in IMAGE_SUFFIXES or not entry.is_file():
+                continue
+            st = entry.stat()
+            out.append((f"{prefix}/{name}", st.st_size, st.st_mtime_ns))
+    out.sort()
+    return out
 
 
 @dataclass(frozen=True)

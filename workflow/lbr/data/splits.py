@@ -14,7 +14,7 @@ from lbr.io import save_npz
 
 def prepare(spec: DatasetSpec, options: dict, manifest: dict | None, threads: int = 1) -> dict:
     """Return {'train': (x, y), 'test': (x, y), 'classes': [...]} for one dataset, validated."""
-    options = dict(options or {})
+    options = {k: v for k, v in (options or {}).items() if k != "content"}  # the planner's fingerprint of the files
     options.setdefault("threads", threads)
     if spec.kind == "builtin":
         params = {k: v for k, v in options.items() if k != "threads"}

@@ -2,9 +2,9 @@
 import: `project` works on NumPy arrays and torch tensors alike).
 
 A subspace is named `{side}-{level}`: side is `top` or `bottom`; level is a variance share such as `0.25`,
-or `g{i}` for point i of the authors' grid (g0 = half of the directions the data can span, g1..g8 their
-variance grid). `top-s` keeps the largest set of leading directions whose cumulative share stays below s (the
-authors' `explained < pct`); `bottom-s` is the orthogonal complement of `top-(1-s)`, so top-s and bottom-(1-s)
+or `g{i}` for point i of the authors' grid (g0 = half of the directions, g1..g8 their variance grid).
+`top-s` keeps the largest set of leading directions whose cumulative share stays below s (the authors'
+`explained < pct`); `bottom-s` is the orthogonal complement of `top-(1-s)`, so top-s and bottom-(1-s)
 projectors sum to the identity.
 
 Directions are those of the whole pixel space, D of them (`n_directions`), in descending order of train
@@ -86,12 +86,11 @@ def authors_grid(eigenvalues: np.ndarray, side: str, grid: Grid) -> np.ndarray:
     return b0 + (b1 - b0) * (t if side == "top" else t**grid.bottom_power)
 
 
-def resolve(
-    eigenvalues: np.ndarray, side: str, level: str, grid: Grid | None = None, n_train: int | None = None
-) -> Subspace:
+def resolve(eigenvalues: np.ndarray, side: str, level: str, grid: Grid | None = None) -> Subspace:
     """Turn a side and a level into the number of leading directions that splits top from bottom (a grid
-    point needs the grid). `eigenvalues` are D train variances, 0 for directions without variance; g0 halves
-    the min(D, n_train - 1) directions the centred train images can span (D when n_train is not given)."""
+    point needs the grid). `eigenvalues` are D train variances, 0 for directions without variance. g0 splits the
+    D directions in half, as the authors' code, when the leading half all have variance; when the data span
+    fewer (N < D / 2), it splits the directions they span in half instead."""
     if side not in ("top", "bottom"):
         raise LbrError(f"subspace side must be 'top' or 'bottom', not '{side}'.")
     m = LEVEL_RE.match(str(level))
@@ -107,8 +106,9 @@ def resolve(
         if i > grid.points:
             raise LbrError(f"grid point g{i} does not exist: the grid has g0 (half the dimensions) to g{grid.points}.")
         if i == 0:
-            span = n_dir if n_train is None else min(n_dir, int(n_train) - 1)
-            k_top = min(rank, span // 2 if side == "top" else span - span // 2)
+            k_top = n_dir // 2 if side == "top" else n_dir - n_dir // 2
+            if k_top > rank:
+                k_top = rank // 2 if side == "top" else rank - rank // 2
             pct, share = float("nan"), float("nan")
         else:
             pct = float(authors_grid(eigenvalues, side, grid)[i - 1])
@@ -130,14 +130,9 @@ def resolve(
     return Subspace(side, str(level), k_top, dims, pct, share, kept, n_dir, rank)
 
 
-def resolve_in(spectrum: dict, side: str, level: str, grid: Grid | None = None) -> Subspace:
-    """`resolve` on a spectrum file's content (`basis_file.load`): its eigenvalues and number of train images."""
-    return resolve(spectrum["eigenvalues"], side, level, grid, spectrum.get("n_train"))
-
-
-def resolve_sides(spectrum: dict, levels: dict, grid: Grid) -> list[Subspace]:
+def resolve_sides(eigenvalues: np.ndarray, levels: dict, grid: Grid) -> list[Subspace]:
     """The bottom and top subspaces a figure shows ({bottom: level, top: level}, e.g. config fig9), in that order."""
-    return [resolve_in(spectrum, side, levels[side], grid) for side in ("bottom", "top")]
+    return [resolve(eigenvalues, side, levels[side], grid) for side in ("bottom", "top")]
 
 
 def project(rows, vectors, sub: Subspace):
