@@ -30,9 +30,9 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 from lbr import models  # noqa: E402
-from lbr.device import pick_device  # noqa: E402
+from lbr.device import float32_math, pick_device  # noqa: E402
 from lbr.training.classifier import ClassificationTask, crop_padding  # noqa: E402
-from lbr.training.loop import LoopConfig, configure_cuda, fit  # noqa: E402
+from lbr.training.loop import LoopConfig, fit  # noqa: E402
 from lbr.training.policy import FLOAT32_EAGER, Policy  # noqa: E402
 
 POLICIES = {
@@ -83,20 +83,23 @@ def reference_loop(x: np.ndarray, y: np.ndarray, args, device: torch.device) -> 
     scaler = torch.amp.GradScaler("cuda", enabled=cuda and args.ref_amp == "fp16")
     times = []
     model.train()
-    for _ in range(args.epochs):
-        t0 = time.perf_counter()
-        for xb, yb in loader:
-            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-            with amp:
-                loss = F.cross_entropy(model(xb), yb)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
-            sched.step()
-        if cuda:
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
+    with float32_math(tf32=cuda, cudnn_benchmark=cuda):  # what the project's GPU policy uses under autocast
+        for _ in range(args.epochs):
+            if cuda:
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            for xb, yb in loader:
+                xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+                with amp:
+                    loss = F.cross_entropy(model(xb), yb)
+                opt.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+                sched.step()
+            if cuda:
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - t0)
     return times
 
 
@@ -162,8 +165,6 @@ def main(argv=None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
-    if device.type == "cuda":
-        configure_cuda()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.n_train, args.size, args.size, 3), dtype=np.float32).astype(np.float16)
     y = rng.integers(0, args.classes, args.n_train).astype(np.int64)

@@ -88,7 +88,7 @@ def job(kind, device: torch.device, **fields):
     """Settings of a benchmarked job: the numeric policy's `auto` choices on `device`, no checkpoints, no
     compile unless `fields` say so (the benchmark sizes are its own, not the workflow's defaults)."""
     base = {"device": str(device), "seed": 0, "storage": "auto", "autocast": "auto", "channels_last": "auto"}
-    return kind(**(base | {"compile": False, "compile_mode": "default", "checkpoint_every": 0} | fields))
+    return kind(**(base | {"compile": False, "compile_mode": "default", "checkpoint_minutes": 0} | fields))
 
 
 def timed(on: torch.device, fn, *args, **kwargs):

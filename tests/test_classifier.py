@@ -139,7 +139,6 @@ SETTINGS = job_settings(
     width=0.25,
     device="cpu",
     eval_every=1,
-    checkpoint_every=1,
 )
 
 

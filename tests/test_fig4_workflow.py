@@ -38,7 +38,6 @@ fig4:
   compile: false
   device: cpu
   eval_every: 1
-  checkpoint_every: 1
   threads: 1
 """
 RUN = "results/train/synthetic/mlp/bottom-g4/aug0/seed0"

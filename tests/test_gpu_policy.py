@@ -19,6 +19,7 @@ from test_classifier import _write_inputs, filtered_like
 
 from lbr.data.builtin import synthetic
 from lbr.data.splits import save_split
+from lbr.device import float32_math_now
 from lbr.errors import LbrError
 from lbr.settings import ClassifierSettings, DynamicsSettings, GuidanceSettings
 from lbr.spectral import direction_energy as dyn
@@ -49,13 +50,93 @@ def inductor_cache(tmp_path_factory, monkeypatch):
 # ---- the policy itself -------------------------------------------------------------------------------------------
 
 
+CUDA = torch.device("cuda")  # a device object only: nothing here initialises CUDA
+TRAINERS = {  # each trainer's settings kind, wildcards and what its `auto` storage means on a GPU
+    "classifier": (ClassifierSettings, {"dataset": "cifar10", "arch": "resnet9", "aug": "1", "seed": "0"}, "float16"),
+    "dynamics": (DynamicsSettings, {"arch": "dcae", "depth": "3"}, "uint8"),
+    "guidance": (GuidanceSettings, {"latent": "512", "guidance": "0.01", "seed": "0"}, "uint8"),
+}
+
+
 def test_auto_is_the_fast_policy_on_a_gpu_and_float32_eager_on_a_cpu():
-    s = job_settings(ClassifierSettings, {"dataset": "cifar10", "arch": "resnet9", "aug": "1", "seed": "0"})
-    assert resolve(s, torch.device("cuda"), "float16") == Policy(torch.float16, torch.bfloat16, True, True, "default")
+    s = job_settings(ClassifierSettings, TRAINERS["classifier"][1])
+    fast = Policy(torch.float16, torch.bfloat16, True, True, "default", device_type="cuda")
+    assert resolve(s, CUDA, "float16") == fast
     assert resolve(s, CPU, "float16") == FLOAT32_EAGER
-    d = job_settings(DynamicsSettings, {"arch": "dcae", "depth": "3"})
-    assert resolve(d, torch.device("cuda"), "uint8").autocast is None  # Fig. 3 computes in float32 by default
+    d = job_settings(DynamicsSettings, TRAINERS["dynamics"][1])
+    assert resolve(d, CUDA, "uint8").autocast is None  # Fig. 3 computes in float32 by default
     assert resolve(d, CPU, "uint8").storage == torch.uint8
+    for kind, wildcards, storage in TRAINERS.values():  # every trainer compiles on a GPU by default, none on a CPU
+        settings = job_settings(kind, wildcards)
+        assert resolve(settings, CUDA, storage).compile and not resolve(settings, CPU, storage).compile, kind
+
+
+@pytest.mark.parametrize("trainer", TRAINERS)
+@pytest.mark.parametrize("autocast", ["off", "bf16"])
+def test_float32_means_float32_on_a_gpu(trainer, autocast):
+    """The switches a job's precision block sets on a GPU: autocast off = IEEE float32 matmuls and cuDNN
+    convolutions (cuDNN's own default is TF32), bf16 = TF32 for the float32 ops left outside autocast; restored
+    on exit. The flags exist on a CPU build; setting them initialises no CUDA."""
+    kind, wildcards, storage = TRAINERS[trainer]
+    policy = resolve(job_settings(kind, wildcards, autocast=autocast), CUDA, storage)
+    tf32 = autocast == "bf16"
+    before = float32_math_now()
+    assert before["cudnn_tf32"]  # PyTorch's default, which float32 must not inherit
+    with policy.precision():
+        assert float32_math_now() == {"matmul_tf32": tf32, "cudnn_tf32": tf32} and torch.backends.cudnn.benchmark
+    assert float32_math_now() == before and not torch.backends.cudnn.benchmark
+    record = policy.record()
+    assert (record["matmul_precision"], record["conv_precision"]) == (("bf16",) * 2 if tf32 else ("float32",) * 2)
+    assert record["float32_ops"] == ("tf32" if tf32 else "float32")
+    assert resolve(job_settings(kind, wildcards, autocast=autocast), CPU, storage).record()["float32_ops"] == "float32"
+
+
+@pytest.fixture()
+def switches(monkeypatch):
+    """Records the TF32 switches each time a spied method runs (training steps, measurements)."""
+    seen: list[tuple[str, dict]] = []
+
+    def spy(cls, name):
+        original = getattr(cls, name)
+
+        def wrapper(*args, **kwargs):
+            seen.append((name, float32_math_now()))
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(cls, name, wrapper)
+
+    return seen, spy
+
+
+FLOAT32 = {"matmul_tf32": False, "cudnn_tf32": False}
+
+
+def test_each_trainer_computes_in_float32_for_its_whole_run(tmp_path, filtered, switches):
+    """Training steps, evaluations, the Fig. 3 measurements (the untrained one too, before the loop starts) and
+    the guidance reconstructions all run with TF32 off, while PyTorch's cuDNN default outside them is TF32."""
+    seen, spy = switches
+    for cls, name in ((ClassificationTask, "loss"), (ReconstructionTask, "loss"), (EnergyRecorder, "measure")):
+        spy(cls, name)
+    spy(guidance.GuidanceTask, "loss")
+    spy(guidance.GuidanceTask, "reconstructions")
+    paths = _write_inputs(tmp_path, filtered)
+    wc = {"dataset": "synthetic", "arch": "mlp", "aug": "0", "seed": "0"}
+    train_classifier(
+        paths, job_settings(ClassifierSettings, wc, epochs=1, batch_size=64, device="cpu"), *_outs(tmp_path, "c")
+    )
+    d = synthetic(n_train=64, n_test=16, height=8, width=8, seed=2)
+    dyn_settings = job_settings(DynamicsSettings, {"arch": "mlpae", "depth": "2"}, latent=4, epochs=1, batch_size=16)
+    run(d["train"][0], d["test"][0], dyn_settings, CPU, tmp_path / "d/e.npz", tmp_path / "d/h.csv")
+    g = synthetic(n_train=32, n_test=8, height=32, width=32, n_classes=4, seed=0)
+    for split in ("train", "test"):
+        save_split(tmp_path / f"{split}.npz", *g[split], g["classes"])
+    small = {"image_size": 32, "width": 4, "encoder_blocks": [1, 1, 1, 1], "decoder_blocks": [1, 1, 1, 1]}
+    gs = job_settings(GuidanceSettings, {"latent": "4", "guidance": "0", "seed": "0"}, **small, epochs=1, batch_size=16)
+    files = {k: tmp_path / "g" / f for k, f in (("history", "h.csv"), ("metrics", "m.json"), ("recon", "r.npz"))}
+    guidance.run_experiment(tmp_path / "train.npz", tmp_path / "test.npz", files, gs, tmp_path / "g/ck.pt")
+    assert {name for name, _ in seen} == {"loss", "measure", "reconstructions"} and len(seen) > 6
+    assert all(flags == FLOAT32 for _, flags in seen), seen
+    assert float32_math_now()["cudnn_tf32"]  # restored after each job
 
 
 def test_float16_storage_is_float32_to_float16_rounding_in_the_named_layout():
@@ -89,7 +170,7 @@ def test_float16_storage_is_float32_to_float16_rounding_in_the_named_layout():
 def test_classifier_learns_resumes_and_stops_under_the_gpu_policy(tmp_path, filtered):
     paths = _write_inputs(tmp_path, filtered)
     wildcards = {"dataset": "synthetic", "arch": "resnet9", "aug": "0", "seed": "0"}
-    recipe = dict(epochs=4, batch_size=32, lr=3e-3, width=0.125, device="cpu", eval_every=1, checkpoint_every=1)
+    recipe = dict(epochs=4, batch_size=32, lr=3e-3, width=0.125, device="cpu", eval_every=1, checkpoint_minutes=0)
     eager = train_classifier(paths, job_settings(ClassifierSettings, wildcards, **recipe), *_outs(tmp_path, "eager"))
     settings = job_settings(ClassifierSettings, wildcards, **recipe, **GPU_POLICY)
     full = train_classifier(paths, settings, *_outs(tmp_path, "gpu"))
@@ -152,7 +233,7 @@ def test_guided_autoencoder_learns_resumes_and_stops_under_the_gpu_policy(tmp_pa
         save_split(tmp_path / f"{split}.npz", *d[split], d["classes"])
         splits.append(tmp_path / f"{split}.npz")
     small = {"image_size": 32, "width": 4, "encoder_blocks": [1, 1, 1, 1], "decoder_blocks": [1, 1, 1, 1]}
-    recipe = dict(**small, epochs=4, batch_size=16, lr=2e-3, checkpoint_every=1, eval_every=2, device="cpu")
+    recipe = dict(**small, epochs=4, batch_size=16, lr=2e-3, checkpoint_minutes=0, eval_every=2, device="cpu")
     wildcards = {"latent": "8", "guidance": "0.01", "seed": "0"}
 
     def train(settings, name, **kwargs):

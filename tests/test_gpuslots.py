@@ -1,6 +1,8 @@
-"""GPU slots on one machine (lbr.gpuslots), tested with fake GPUs: distinct GPUs for concurrent jobs, a
-killed job's GPU is freed, extra jobs wait or fail clearly, Slurm's choice is left alone, and Snakemake
-jobs of a `gpu=1` rule get their GPU through lbr's script runner (profiles/local)."""
+"""GPU slots on one machine (lbr.gpuslots), tested with fake GPUs and real processes holding the locks: k jobs
+per GPU and no more, an exclusive job waits for a shared GPU to empty and the reverse, idle GPUs fill before busy
+ones are shared, a killed job's slots are freed, extra jobs wait or fail clearly, LBR_GPUS beyond the visible
+GPUs is refused, Slurm's choice is left alone, a GPU job whose GPU torch cannot see stops (lbr.device), and
+Snakemake jobs of a `gpu=1` rule get their slots through lbr's script runner (profiles/local)."""
 
 from __future__ import annotations
 
@@ -12,28 +14,30 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from lbr import gpuslots
+from lbr import device, gpuslots
 from lbr.errors import LbrError
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# A job: take `n` GPU slots, write CUDA_VISIBLE_DEVICES to <out>, then wait until <release> exists;
-# its log goes to <out>.log.
+# A job: take slots on `n` GPUs (shared by up to `k` jobs each), write CUDA_VISIBLE_DEVICES to <out>, then
+# wait until <release> or <out>.release exists; its log goes to <out>.log.
 JOB = textwrap.dedent(
     """
     import logging, os, sys, time
     from pathlib import Path
     from lbr.gpuslots import gpu_slots
     from lbr.errors import LbrError
-    out, release = Path(sys.argv[1]), Path(sys.argv[2])
+    out, everyone = Path(sys.argv[1]), Path(sys.argv[2])
+    mine = Path(str(out) + ".release")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        with gpu_slots(int(sys.argv[3])):
+        with gpu_slots(int(sys.argv[3]), int(sys.argv[4]), "test-job " + out.stem):
             out.write_text(os.environ["CUDA_VISIBLE_DEVICES"])
-            while not release.exists():
+            while not (everyone.exists() or mine.exists()):
                 time.sleep(0.05)
     except LbrError as err:
         out.write_text("error: " + str(err))
@@ -50,13 +54,21 @@ def job_env(slot_dir: Path, gpus: int, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_job(tmp_path: Path, name: str, env: dict[str, str], n: int = 1) -> tuple[subprocess.Popen, Path]:
+def start_job(tmp_path: Path, name: str, env: dict[str, str], n: int = 1, k: int = 1) -> tuple[subprocess.Popen, Path]:
     out = tmp_path / f"{name}.out"
     with open(f"{out}.log", "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-c", JOB, str(out), str(tmp_path / "release"), str(n)], env=env, stderr=log
+            [sys.executable, "-c", JOB, str(out), str(tmp_path / "release"), str(n), str(k)], env=env, stderr=log
         )
     return proc, out
+
+
+def log_of(out: Path) -> str:
+    return Path(f"{out}.log").read_text()
+
+
+def waits(out: Path) -> bool:
+    return "waiting for 1 GPU(s) with" in log_of(out)
 
 
 def wait_for(predicate, what: str, timeout: float = 60.0) -> None:
@@ -112,7 +124,7 @@ def test_extra_job_waits_until_a_gpu_is_released(tmp_path):
         wait_for(first_out.exists, "the first job to take the only GPU")
         second, second_out = start_job(tmp_path, "second", env)
         second_log = Path(f"{second_out}.log")
-        wait_for(lambda: "waiting for 1 free GPU" in second_log.read_text(), "the second job to say it waits")
+        wait_for(lambda: "waiting for 1 GPU(s) with 12 of 12 slots free" in second_log.read_text(), "a wait")
         assert not second_out.exists(), "the second job ran although the only GPU was held"
         first.kill()
         first.wait(timeout=30)
@@ -133,7 +145,7 @@ def test_killed_job_frees_its_gpu_and_a_full_machine_fails_clearly(tmp_path):
         late.wait(timeout=60)
         assert late.returncode == 3
         message = late_out.read_text()
-        assert "no free GPU after 0.5 s" in message and f"pid {holder.pid}" in message
+        assert "no room after 0.5 s" in message and f"GPU 0: pid {holder.pid} test-job holder (12 of 12" in message
 
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=30)
@@ -144,6 +156,105 @@ def test_killed_job_frees_its_gpu_and_a_full_machine_fails_clearly(tmp_path):
         (tmp_path / "release").touch()
         finish([p for p in (holder, locals().get("late"), locals().get("after")) if p is not None])
     assert after.returncode == 0
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_k_jobs_share_a_gpu_and_a_killed_one_frees_its_share(tmp_path, k):
+    """k + 1 jobs with jobs_per_gpu=k on one GPU: exactly k hold it at once, the last waits; killing a holder
+    (SIGKILL) lets the waiting one in."""
+    env = job_env(tmp_path / "slots", gpus=1)
+    jobs = [start_job(tmp_path, f"job{i}", env, k=k) for i in range(k + 1)]
+    try:
+        wait_for(lambda: sum(out.exists() for _, out in jobs) == k and any(map(waits, (o for _, o in jobs))), "k in")
+        time.sleep(1.0)  # the waiting job polls 4 times a second: give it the chance to slip in wrongly
+        holding = [(proc, out) for proc, out in jobs if out.exists()]
+        waiting = [(proc, out) for proc, out in jobs if not out.exists()]
+        assert len(holding) == k and len(waiting) == 1
+        assert {out.read_text() for _, out in holding} == {"0"}
+        assert f"{12 // k} of 12 slots free (jobs_per_gpu={k})" in log_of(waiting[0][1])
+        holding[0][0].send_signal(signal.SIGKILL)
+        holding[0][0].wait(timeout=30)
+        wait_for(waiting[0][1].exists, "the waiting job to take the killed job's slots")
+        assert waiting[0][1].read_text() == "0"
+    finally:
+        (tmp_path / "release").touch()
+        finish([p for p, _ in jobs])
+    assert all(p.returncode == 0 for p, _ in jobs if p is not holding[0][0])
+
+
+@pytest.mark.parametrize("first_k, second_k", [(2, 1), (1, 2)])
+def test_exclusive_and_shared_jobs_wait_for_each_other(tmp_path, first_k, second_k):
+    """A job that needs the whole GPU waits while a shared job holds part of it, and a shared job waits while an
+    exclusive one holds it; each starts once the other ends."""
+    env = job_env(tmp_path / "slots", gpus=1)
+    first, first_out = start_job(tmp_path, "first", env, k=first_k)
+    second = None
+    try:
+        wait_for(first_out.exists, "the first job to take its slots")
+        second, second_out = start_job(tmp_path, "second", env, k=second_k)
+        wait_for(lambda: waits(second_out), "the second job to say it waits")
+        assert f"GPU 0: pid {first.pid} test-job first ({12 // first_k} of 12 slots)" in log_of(second_out)
+        time.sleep(1.0)
+        assert not second_out.exists(), "the second job started on a GPU without room for it"
+        Path(f"{first_out}.release").touch()
+        wait_for(second_out.exists, "the second job to start once the first one ended")
+        assert second_out.read_text() == "0"
+    finally:
+        (tmp_path / "release").touch()
+        finish([p for p in (first, second) if p is not None])
+    assert first.returncode == 0 and second.returncode == 0
+
+
+def test_idle_gpus_fill_before_busy_ones_are_shared(tmp_path):
+    """Jobs with jobs_per_gpu=2 on three GPUs, started one after another: the first three get a GPU each, the
+    next three double up, one per GPU, and a seventh waits."""
+    env = job_env(tmp_path / "slots", gpus=3)
+    jobs = []
+    try:
+        for i in range(6):
+            jobs.append(start_job(tmp_path, f"job{i}", env, k=2))
+            wait_for(jobs[-1][1].exists, f"job {i} to take its slots")
+        held = [out.read_text() for _, out in jobs]
+        late, late_out = start_job(
+            tmp_path, "late", job_env(tmp_path / "slots", gpus=3, LBR_GPU_SLOT_TIMEOUT="0.5"), k=2
+        )
+        late.wait(timeout=60)
+        message = late_out.read_text()
+        holders = gpuslots.holders(["0", "1", "2"], tmp_path / "slots")
+    finally:
+        (tmp_path / "release").touch()
+        finish([p for p, _ in jobs])
+    assert sorted(held[:3]) == ["0", "1", "2"] and sorted(held[3:]) == ["0", "1", "2"]
+    assert late.returncode == 3 and "no room after 0.5 s for 1 GPU(s) with 6 of 12 slots free" in message
+    assert {gpu: sorted(owners.values()) for gpu, owners in holders.items()} == {g: [6, 6] for g in "012"}
+
+
+def test_slots_never_exceed_a_gpus_capacity(tmp_path):
+    """In one process (flock is per open file, so the slots of one process exclude each other too): whatever
+    mix of shares is asked for, the slots held on a GPU never exceed 12 and a request without room fails."""
+    d, ids = tmp_path / "slots", ["0"]
+    third = gpuslots.acquire(1, ids, d, timeout=0, jobs_per_gpu=3, label="a")
+    quarter = gpuslots.acquire(1, ids, d, timeout=0, jobs_per_gpu=4, label="b")
+    half = None
+    try:
+        with pytest.raises(LbrError, match="6 of 12 slots free"):
+            half = gpuslots.acquire(1, ids, d, timeout=0, jobs_per_gpu=2)  # 4 + 3 held, 5 free
+        sixth = gpuslots.acquire(1, ids, d, timeout=0, jobs_per_gpu=6, label="c")
+        assert gpuslots.holders(ids, d) == {
+            "0": {f"pid {os.getpid()} a": 4, f"pid {os.getpid()} b": 3, f"pid {os.getpid()} c": 2}
+        }
+        sixth.release()
+        quarter.release()
+        half = gpuslots.acquire(1, ids, d, timeout=0, jobs_per_gpu=2)  # 4 held, 8 free
+        with pytest.raises(LbrError, match="12 of 12 slots free"):
+            gpuslots.acquire(1, ids, d, timeout=0, jobs_per_gpu=1)
+    finally:
+        for held in (third, quarter, half):
+            if held is not None:
+                held.release()
+    assert gpuslots.holders(ids, d) == {"0": {}}
+    with pytest.raises(LbrError, match="jobs_per_gpu is 5 but must be one of 1, 2, 3, 4, 6, 12"):
+        gpuslots.acquire(1, ids, d, jobs_per_gpu=5)
 
 
 def test_slurm_jobs_keep_the_gpus_slurm_chose(tmp_path, monkeypatch):
@@ -172,7 +283,7 @@ def test_visible_devices_are_the_pool_and_lbr_gpus_caps_it(tmp_path, monkeypatch
     second = gpuslots.acquire(1, directory=tmp_path)
     try:
         assert {first.ids[0], second.ids[0]} == {"3", "5"}
-        with pytest.raises(LbrError, match="no free GPU"):
+        with pytest.raises(LbrError, match="no room after 0 s"):
             gpuslots.acquire(1, directory=tmp_path, timeout=0)
     finally:
         first.release()
@@ -198,10 +309,102 @@ def test_no_gpu_means_cpu_and_impossible_requests_fail(tmp_path, monkeypatch):
         gpuslots.enabled()
 
 
+def test_lbr_gpus_beyond_the_visible_gpus_is_refused(monkeypatch):
+    """Fake GPUs (no NVIDIA device files here): CUDA_VISIBLE_DEVICES is the visible list. Real GPUs (torch's
+    count, monkeypatched): LBR_GPUS and CUDA_VISIBLE_DEVICES are checked against it."""
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    monkeypatch.setenv("LBR_GPUS", "3")
+    with pytest.raises(LbrError, match=r"LBR_GPUS is 3 but only 2 GPUs are visible \(CUDA_VISIBLE_DEVICES lists 2 "):
+        gpuslots.device_ids()
+    monkeypatch.setattr(gpuslots, "real_gpus_countable", lambda: True)
+    monkeypatch.setattr(gpuslots, "count_gpus", lambda: 1)  # e.g. a one-GPU box
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    monkeypatch.setenv("LBR_GPUS", "2")
+    with pytest.raises(LbrError, match="LBR_GPUS is 2 but only 1 GPUs are visible .torch sees 1 on this machine.; set"):
+        gpuslots.device_ids()
+    monkeypatch.setenv("LBR_GPUS", "1")
+    assert gpuslots.device_ids() == ["0"]
+    monkeypatch.delenv("LBR_GPUS")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")  # torch counts only the listed GPUs that exist
+    with pytest.raises(LbrError, match="CUDA_VISIBLE_DEVICES=0,1 lists 2 GPUs but torch sees 1 of them"):
+        gpuslots.device_ids()
+
+
+def gpu_job_env(monkeypatch, visible: str | None, gpus: str | None = "1", nvidia: bool = False) -> None:
+    """A job as the runner starts it (LBR_JOB_GPUS), on a torch that sees no CUDA device."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device.glob, "glob", lambda pattern: ["/dev/nvidia0"] if nvidia else [])
+    for name, value in (("CUDA_VISIBLE_DEVICES", visible), (gpuslots.JOB_GPUS_VAR, gpus)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+
+
+def test_a_gpu_job_never_falls_back_to_the_cpu(monkeypatch):
+    """auto on the CPU only where no GPU was given and none exists, or in a job that asked for none."""
+    gpu_job_env(monkeypatch, visible="0")
+    with pytest.raises(LbrError, match=r"this GPU job was given CUDA_VISIBLE_DEVICES=0 but torch .* sees no CUDA"):
+        device.pick_device("auto")
+    assert device.pick_device("cpu").type == "cpu"  # on purpose
+    gpu_job_env(monkeypatch, visible=None, nvidia=True)  # e.g. a CPU build of torch on a GPU box
+    with pytest.raises(LbrError, match="runs on a machine with /dev/nvidia0 but torch"):
+        device.pick_device("auto")
+    gpu_job_env(monkeypatch, visible=None)  # a laptop: the demo's GPU rules train on its CPU
+    assert device.pick_device("auto").type == "cpu"
+    gpu_job_env(monkeypatch, visible="", nvidia=True)  # GPUs hidden on purpose
+    assert device.pick_device("auto").type == "cpu"
+    gpu_job_env(monkeypatch, visible="0", gpus=None, nvidia=True)  # a CPU-stage job (no gpu resource)
+    assert device.pick_device("auto").type == "cpu"
+    with pytest.raises(LbrError, match="device 'cuda' was requested but torch sees no CUDA device .CUDA_VISIBLE_DE"):
+        device.pick_device("cuda")
+
+
+def test_runner_stops_a_job_given_a_gpu_torch_cannot_see(tmp_path, monkeypatch, capsys):
+    """Through lbr's script runner, as a rule with gpu=1, jobs_per_gpu=2 on a fake GPU: the job holds its slots,
+    then its trainer's pick_device('auto') stops it with one sentence (exit 1); CUDA is never initialised."""
+    import torch
+
+    from lbr import runner
+
+    gpu_job_env(monkeypatch, visible=None, gpus=None)
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    monkeypatch.delenv("LBR_GPU_SLOTS", raising=False)
+    monkeypatch.setenv("LBR_GPUS", "1")
+    monkeypatch.setenv("LBR_GPU_SLOT_DIR", str(tmp_path))
+    seen = {}
+
+    def main(smk):
+        seen["visible"] = os.environ["CUDA_VISIBLE_DEVICES"]
+        seen["holders"] = gpuslots.holders(["0"], tmp_path)
+        device.pick_device("auto")
+
+    smk = SimpleNamespace(
+        log=[],
+        threads=None,
+        rule="train_classifier",
+        wildcards=["cifar10", "resnet9"],
+        resources=SimpleNamespace(gpu=1, jobs_per_gpu=2),
+    )
+    with pytest.raises(SystemExit) as stop:
+        runner.run(main, smk)
+    assert stop.value.code == 1
+    assert seen == {"visible": "0", "holders": {"0": {f"pid {os.getpid()} train_classifier cifar10/resnet9": 6}}}
+    assert "this GPU job was given CUDA_VISIBLE_DEVICES=0 but torch" in capsys.readouterr().err
+    assert "CUDA_VISIBLE_DEVICES" not in os.environ and gpuslots.JOB_GPUS_VAR not in os.environ
+    assert gpuslots.holders(["0"], tmp_path) == {"0": {}}
+    assert not torch.cuda.is_initialized()
+
+
 @pytest.mark.workflow
-def test_snakemake_gpu_jobs_never_share_a_gpu(tmp_path):
-    """Four `gpu=1` jobs under `--profile profiles/local --resources gpu=2` on two fake GPUs: jobs that
-    overlap in time hold different GPUs, and the first two are made to overlap (barrier)."""
+@pytest.mark.parametrize("jobs_per_gpu", [1, 2])
+def test_snakemake_gpu_jobs_share_a_gpu_as_the_rule_says(tmp_path, jobs_per_gpu):
+    """Four `gpu=1` jobs under `--profile profiles/local --resources gpu=2*k` on two fake GPUs, the rule declaring
+    `jobs_per_gpu=k`; all 2*k allowed jobs are made to overlap (barrier: each waits, slots held, until 2*k have
+    arrived, so a job refused its share would time out). k=1: overlapping jobs hold different GPUs; k=2: the
+    four jobs run at once, two per GPU."""
     env = job_env(tmp_path / "slots", gpus=2)
     cmd = [
         sys.executable,
@@ -218,16 +421,18 @@ def test_snakemake_gpu_jobs_never_share_a_gpu(tmp_path):
         "--cores",
         "4",
         "--resources",
-        "gpu=2",
+        f"gpu={2 * jobs_per_gpu}",
         "--config",
         "n_jobs=4",
         "hold_seconds=1",
-        "barrier=2",
+        f"barrier={2 * jobs_per_gpu}",
+        f"jobs_per_gpu={jobs_per_gpu}",
     ]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     records = [json.loads(p.read_text()) for p in sorted((tmp_path / "wf/results/gpu").glob("*.json"))]
     assert len(records) == 4
+    assert all(r["resources"]["jobs_per_gpu"] == jobs_per_gpu for r in records)
     assert {r["cuda_visible_devices"] for r in records} <= {"0", "1"}
     overlapping = [
         (a, b)
@@ -236,8 +441,12 @@ def test_snakemake_gpu_jobs_never_share_a_gpu(tmp_path):
         if a["start"] < b["end"] and b["start"] < a["end"]
     ]
     assert overlapping, "no two jobs ran at the same time; the test proves nothing"
-    for a, b in overlapping:
-        assert a["cuda_visible_devices"] != b["cuda_visible_devices"], (a, b)
+    if jobs_per_gpu == 1:
+        for a, b in overlapping:
+            assert a["cuda_visible_devices"] != b["cuda_visible_devices"], (a, b)
+    else:
+        assert len(overlapping) == 6, "the four jobs did not all run at once"
+        assert sorted(r["cuda_visible_devices"] for r in records) == ["0", "0", "1", "1"]
 
 
 def test_gpu_count_leaves_cuda_uninitialised(monkeypatch):
@@ -250,9 +459,37 @@ def test_gpu_count_leaves_cuda_uninitialised(monkeypatch):
     assert not torch.cuda.is_initialized()
 
 
-def test_gpu_count_in_a_child_process_matches_torch(monkeypatch):
+def test_gpu_count_in_a_child_process_matches_torch():
     import torch
 
-    monkeypatch.setattr(gpuslots.glob, "glob", lambda pattern: ["/dev/nvidia0"])  # take the child-process path
     assert gpuslots.count_gpus() == torch.cuda.device_count()
     assert not torch.cuda.is_initialized()
+
+
+def test_lbr_gpus_prints_who_holds_what(tmp_path, monkeypatch, capsys):
+    from lbr.cli import main
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setenv("LBR_GPUS", "2")
+    monkeypatch.setenv("LBR_GPU_SLOT_DIR", str(tmp_path))
+    held = gpuslots.acquire(1, ["0", "1"], tmp_path, timeout=0, jobs_per_gpu=3, label="train_dynamics cifar10")
+    try:
+        assert main(["gpus"]) == 0
+    finally:
+        held.release()
+    out = capsys.readouterr().out
+    assert "GPU 0            8 of 12 slots free" in out and "GPU 1            12 of 12 slots free" in out
+    assert f"   4 slots   pid {os.getpid()} train_dynamics cifar10" in out
+
+
+def test_runner_reads_the_gpu_resources():
+    from lbr import runner
+
+    def smk(**resources):
+        return SimpleNamespace(resources=SimpleNamespace(**resources), rule="train_guidance", wildcards=["512", "0"])
+
+    assert (runner.gpus_requested(smk(gpu=1)), runner.jobs_per_gpu(smk(gpu=1))) == (1, 1)
+    assert runner.jobs_per_gpu(smk(gpu=1, jobs_per_gpu=3)) == 3
+    assert runner.gpus_requested(smk(gpu=0, gres="gpu:a100:2")) == 2  # Slurm clusters that reject --gpus
+    assert runner.gpus_requested(smk(gres="gpu:1")) == 1 and runner.gpus_requested(smk(mem_mb=4000)) == 0
+    assert runner.job_label(smk()) == "train_guidance 512/0"

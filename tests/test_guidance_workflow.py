@@ -25,7 +25,6 @@ TINY = {
         "epochs": 2,
         "batch_size": 16,
         "eval_every": 1,
-        "checkpoint_every": 1,
         "n_reconstructions": 4,
         "device": "cpu",
     },

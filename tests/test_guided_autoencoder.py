@@ -49,6 +49,40 @@ def test_sizes_not_divisible_by_32_fail_clearly(size):
         GuidedAutoencoder(16, 10, size, width=4)
 
 
+@pytest.mark.parametrize("size,channels", [(32, 3), (64, 3), (40, 1)])
+def test_cifar_stem_shapes(size, channels):
+    """Below 224 px: the code's map is size / 8, the reconstruction has the input's shape."""
+    model = GuidedAutoencoder(16, 7, size, width=4, channels=channels, stem="cifar").eval()
+    x = torch.rand(3, channels, size, size)
+    recon, h, lin, mlp = model(x)
+    assert recon.shape == x.shape and h.shape == (3, 16) and lin.shape == mlp.shape == (3, 7)
+    assert model.encoder.body(x).shape == (3, 32, size // 8, size // 8)
+    assert model.encoder.head.in_features == 32 * (size // 8) ** 2
+    assert recon.min() >= 0 and recon.max() <= 1
+    assert not any(isinstance(m, torch.nn.MaxPool2d) for m in model.modules())
+    stem_conv = model.encoder.body[0]
+    assert (stem_conv.kernel_size, stem_conv.stride, stem_conv.bias) == ((3, 3), (1, 1), None)
+    last_up, head = model.decoder.body[-5], model.decoder.body[-2]
+    assert isinstance(last_up.skip, torch.nn.Identity)  # stage 4 keeps the resolution
+    assert isinstance(head, torch.nn.Conv2d) and (head.kernel_size, head.stride) == ((3, 3), (1, 1))
+
+
+def test_the_imagenet_stem_is_the_default():
+    a, b = GuidedAutoencoder(16, 10, 64, width=4), GuidedAutoencoder(16, 10, 64, width=4, stem="imagenet")
+    assert [tuple(p.shape) for p in a.parameters()] == [tuple(p.shape) for p in b.parameters()]
+    assert isinstance(a.encoder.body[3], torch.nn.MaxPool2d)
+
+
+@pytest.mark.parametrize(
+    "stem,size,message",
+    [("cifar", 36, "multiple of 8"), ("cifar", 4, "multiple of 8"), ("imagenet", 40, "multiple of 32"),
+     ("resnet", 32, "one of")],
+)  # fmt: skip
+def test_sizes_the_stem_cannot_invert_fail_clearly(stem, size, message):
+    with pytest.raises(LbrError, match=message):
+        GuidedAutoencoder(16, 10, size, width=4, stem=stem)
+
+
 def _task_and_batch(guidance, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8)

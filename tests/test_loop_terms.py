@@ -27,7 +27,7 @@ class TwoTerms:
         return {}
 
 
-CFG = LoopConfig(epochs=4, batch_size=32, lr=1e-2, weight_decay=1e-3, seed=1, checkpoint_every=1)
+CFG = LoopConfig(epochs=4, batch_size=32, lr=1e-2, weight_decay=1e-3, seed=1)
 
 
 def test_terms_are_logged_as_epoch_means():

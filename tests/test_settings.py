@@ -48,13 +48,31 @@ WILDCARDS = {
     DynamicsSettings: {"arch": "dcae", "depth": "3"},
     GuidanceSettings: {"latent": "512", "guidance": "0.01", "seed": "0"},
 }
-# Keys of a section that are not a job's settings: what the rules read (grids, threads, cluster time) and
-# what a setting is derived from (epochs_by_dataset gives the classifier's epochs).
+# Keys of a section that are not a job's settings: what the rules read (grids, threads, cluster time, GPU
+# sharing) and what a setting is derived from (epochs_by_dataset gives the classifier's epochs).
 RULE_KEYS = {
-    "fig4": {"datasets", "archs", "sides", "shares", "aug", "seeds", "epochs_by_dataset", "threads"},
+    "fig4": {
+        "datasets",
+        "archs",
+        "sides",
+        "shares",
+        "aug",
+        "seeds",
+        "epochs_by_dataset",
+        "by_dataset",
+        "threads",
+        "jobs_per_gpu",
+    },
     "filter": {"grid_points", "bottom_power"},
+    "dynamics": {"jobs_per_gpu"},
     "fig8": {"dims", "latents"},
-    "guidance": {"dataset", "source_size", "source_options", "latents", "weights", "seeds", "runtime"},
+    "guidance": {"dataset", "source_size", "source_options", "latents", "weights", "seeds", "jobs_per_gpu"},
+}
+# Rule keys that are resources, not params: runtime choices too (changing them reruns nothing).
+RUNTIME_RULE_KEYS = {
+    "fig4": {"threads": 2, "jobs_per_gpu": 3},
+    "dynamics": {"jobs_per_gpu": 1},
+    "guidance": {"jobs_per_gpu": 2},
 }
 
 
@@ -98,13 +116,13 @@ datasets:
 spectrum: {device: cpu}
 filter: {device: cpu}
 fig4: {datasets: [synthetic], archs: [mlp], sides: [bottom], shares: [g4], aug: [0], seeds: [0], epochs: 2,
-       batch_size: 50, lr: 0.003, compile: false, device: cpu, eval_every: 1, checkpoint_every: 1, threads: 1}
+       batch_size: 50, lr: 0.003, compile: false, device: cpu, eval_every: 1, threads: 1}
 dynamics: {latent: 8, epochs: 2, batch_size: 32, lr: 0.003, measure_images: 100, device: cpu}
 fig3: {dataset: synthetic, runs: [{arch: dcae, depth: 3}], epochs: [0, 1], bands: 4}
 fig1: {dynamics_run: {dataset: synthetic, arch: dcae, depth: 3}}
 guidance: {dataset: synthetic, source_size: 32, source_options: {n_train: 48, n_test: 16}, image_size: 32,
            latents: [8], weights: [0.0], width: 4, encoder_blocks: [1, 1, 1, 1], decoder_blocks: [1, 1, 1, 1],
-           epochs: 1, batch_size: 16, eval_every: 1, checkpoint_every: 1, n_reconstructions: 2, device: cpu}
+           epochs: 1, batch_size: 16, eval_every: 1, n_reconstructions: 2, device: cpu}
 fig5: {image_latent: 8}
 closed_form: {device: cpu}
 fig2: {datasets: [digits]}
@@ -147,7 +165,7 @@ def changed(key, value):
         return "cpu" if value == "auto" else "auto"
     if isinstance(value, bool):
         return not value
-    if isinstance(value, int):
+    if isinstance(value, int | float):
         return value + 1
     return {"auto": True, "default": "max-autotune"}[value]  # channels_last / compile, compile_mode
 
@@ -160,7 +178,10 @@ def test_changing_every_runtime_key_reruns_nothing(repo):
     for kind in KINDS:
         for key in kind.RUNTIME:
             extra.setdefault(kind.SECTION, {})[key] = changed(key, config[kind.SECTION][key])
-    extra["fig4"]["threads"] = 2
+    for section, keys in RUNTIME_RULE_KEYS.items():
+        assert all(config[section][key] != value for key, value in keys.items()), section
+        extra[section].update(keys)
+    extra["fig4"]["by_dataset"] = {"synthetic": {"jobs_per_gpu": 4}}  # a dataset's own share of a GPU
     assert len(extra) == len({kind.SECTION for kind in KINDS}) and plan(repo)[0] == {}
     assert plan(repo, extra)[0] == {}
 
@@ -177,6 +198,9 @@ FIG7 = {"fig7_dataset": 1, "fig7_table": 1, "fig7": 1}
         ("fig4", "lr", 0.002, {"train_classifier": 1}, {"train_classifier"}),
         ("dynamics", "lr", 0.002, {"train_dynamics": 1}, {"train_dynamics"}),
         ("guidance", "lr", 0.002, {"train_guidance": 1}, {"train_guidance"}),
+        ("fig4", "train_subset", 200, {"train_classifier": 1}, {"train_classifier"}),
+        ("dynamics", "subset_seed", 1, {"train_dynamics": 1}, {"train_dynamics"}),
+        ("guidance", "stem", "cifar", {"train_guidance": 1}, {"train_guidance"}),
         ("closed_form", "rank_rtol", 1e-10, FIG2 | FIG7, {"fig2_dataset", "fig7_dataset"}),
         ("closed_form", "jitter", 1e-5, FIG7, {"fig7_dataset"}),
         ("closed_form", "method", "covariance", {"alignment_moments": 2} | FIG2 | FIG7, {"alignment_moments"}),

@@ -144,8 +144,9 @@ def test_demo_figure_through_slurm(slurm, repo):
 
 
 def test_gpu_rule_through_slurm_with_retry(slurm, repo):
-    """`train_classifier` (resources gpu=1) gets the profile's GPU partition and CPUs per GPU; a run that fails
-    once is resubmitted with twice the rule's memory and time; Slurm, not lbr.gpuslots, picks the GPU."""
+    """`train_classifier` (resources gpu=1, jobs_per_gpu=2) gets the profile's GPU partition and CPUs per GPU and
+    one GPU of its own; a run that fails once is resubmitted with twice the rule's memory and time; Slurm, not
+    lbr.gpuslots, picks the GPU."""
     base_mb, base_minutes = 3000, 45
     result, seconds = snakemake_on_slurm(
         repo,
@@ -158,6 +159,7 @@ def test_gpu_rule_through_slurm_with_retry(slurm, repo):
         "fail_first=[1]",
         f"mem_mb={base_mb}",
         f"runtime={base_minutes}",
+        "jobs_per_gpu=2",  # as the real GPU rules declare it: a resource the Slurm plugin must ignore
     )
     print(f"gpu workflow (2 jobs, 1 retry) through Slurm: {seconds:.1f} s")
     jobs = submitted(result.stdout)
@@ -179,6 +181,7 @@ def test_gpu_rule_through_slurm_with_retry(slurm, repo):
     records = {r["index"]: r for r in (json.loads(p.read_text()) for p in (repo / "gpu/results/gpu").glob("*.json"))}
     assert sorted(records) == [0, 1]
     assert records[1]["retried"] and records[1]["resources"]["mem_mb"] == 2 * base_mb
+    assert all(record["resources"]["jobs_per_gpu"] == 2 for record in records.values())
     for record in records.values():
         assert record["slurm"]["SLURM_JOB_ID"] in {job_id for _, job_id in jobs}
         assert record["slurm"]["SLURM_JOB_PARTITION"] == gpu["slurm_partition"]

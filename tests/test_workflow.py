@@ -102,22 +102,19 @@ def test_malformed_config_is_rejected_by_the_schema(workflow_dir):
     (workflow_dir / "bad.yaml").write_text("spectrum:\n  chunk_rows: -5\n")
     res = run_snakemake(workflow_dir, "--configfile", "bad.yaml", "-n")
     assert res.returncode != 0
-    out = res.stdout
-    assert "chunk_rows" in out and "-5 is less than the minimum of 1" in out
+    assert "Invalid configuration: spectrum.chunk_rows is -5, but must be at least 1." in res.stdout
 
 
 def test_failed_prepare_leaves_no_artifact(workflow_dir):
+    """Files that exist (so the config passes) but hold no labels: prepare fails and writes nothing."""
+    (workflow_dir / "nope").mkdir()
+    for split in ("train", "test"):
+        np.savez(workflow_dir / f"nope/{split}.npz", x=np.zeros((4, 8, 8, 3), np.uint8))
     (workflow_dir / "bad.yaml").write_text(
         "custom_datasets:\n  mine: {format: npz, train: nope/train.npz, test: nope/test.npz}\n"
     )
     res = run_snakemake(workflow_dir, "--configfile", "bad.yaml", "-c1", "results/data/mine/train.npz")
-    assert res.returncode != 0  # the files are the job's inputs: missing, they stop the plan
-    assert "Missing input files for rule prepare" in res.stdout and "nope/train.npz" in res.stdout
-    (workflow_dir / "nope").mkdir()
-    for split in ("train", "test"):
-        np.savez(workflow_dir / f"nope/{split}.npz", images=np.zeros((2, 4, 4)))
-    res = run_snakemake(workflow_dir, "--configfile", "bad.yaml", "-c1", "results/data/mine/train.npz")
     assert res.returncode != 0
     log = (workflow_dir / "logs/prepare/mine.log").read_text()
-    assert "nope/train.npz must hold arrays 'x' (N,H,W[,C]) and 'y' (N,)" in log
+    assert "nope/train.npz" in log
     assert not list((workflow_dir / "results").rglob("*.npz"))

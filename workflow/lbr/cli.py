@@ -3,6 +3,8 @@
     lbr noise-check --dataset cifar10 --noise mask --ratio 0.5 --patch 2
     lbr config --section fig4
     lbr check
+    lbr plan all --measured gpu_check.json
+    lbr gpus
 
 Add a subcommand by writing `_add_<name>(subparsers)` that registers a parser with `func=`, and listing it in
 SUBCOMMANDS.
@@ -92,7 +94,7 @@ def _add_config(sub) -> None:
 def _config(args) -> int:
     import yaml
 
-    from lbr.config import REPO, load
+    from lbr.config import REPO, fig1_top_problem, load, source_problem, used_datasets
 
     here = Path("config.yaml")
     config = load(*args.configfile, base=here if here.is_file() else REPO / "config.yaml")
@@ -100,6 +102,12 @@ def _config(args) -> int:
         raise LbrError(f"there is no config section '{args.section}'; sections are {', '.join(sorted(config))}.")
     shown = {args.section: config[args.section]} if args.section else config
     print(yaml.safe_dump(shown, sort_keys=False, default_flow_style=None, width=118), end="")
+    for name, keys in used_datasets(config).items():
+        problem = source_problem(config, name)
+        if problem:
+            print(f"lbr: warning: {problem[:-1]} ({', '.join(keys)} name it).", file=sys.stderr)
+    if "fig1" in config["figures"] and fig1_top_problem(config):
+        print(f"lbr: warning: {fig1_top_problem(config)}", file=sys.stderr)
     return 0
 
 
@@ -121,19 +129,87 @@ def _add_check(sub) -> None:
 def _check(args) -> int:
     import pandas as pd
 
-    from lbr.tables.scorecard import as_text, read_tables, scorecard
+    from lbr.tables.scorecard import COLUMNS, as_text, read_tables, scorecard
 
     if args.build:
-        card = scorecard(read_tables(args.tables), bool(args.fig1_aug))
+        if not args.tables.is_dir():
+            raise LbrError(f"--tables {args.tables} is not a folder; give the folder of the tidy tables.")
+        card = scorecard(_read(read_tables, args.tables), bool(args.fig1_aug))
     elif args.table.is_file():
-        card = pd.read_csv(args.table, keep_default_na=False)
+        card = _read(pd.read_csv, args.table, keep_default_na=False)
+        lacking = [c for c in COLUMNS if c not in card.columns]
+        if lacking:
+            raise LbrError(
+                f"{args.table} is not a scorecard (it lacks the columns {', '.join(lacking)}); rebuild it with "
+                "`snakemake results/tables/paper_check.csv` or pass --build."
+            )
+    elif args.table.is_dir():
+        raise LbrError(f"{args.table} is a folder, not the scorecard CSV; give the file with --table.")
     else:
         raise LbrError(f"{args.table} does not exist; build it with `snakemake {args.table}` or pass --build.")
     print(as_text(card, why=args.why))
     return 0
 
 
-SUBCOMMANDS = [_add_noise_check, _add_config, _add_check]
+def _read(reader, path, **kwargs):
+    """`reader(path)` (pandas), with an unreadable CSV as one sentence instead of a traceback."""
+    import pandas as pd
+
+    try:
+        return reader(path, **kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        why = " ".join(str(err).split())
+        raise LbrError(f"{path} is not a readable CSV table ({why}); rebuild it with snakemake.") from None
+
+
+def _add_plan(sub) -> None:
+    """Jobs per target and the GPU-hours of what is still to run, before anything runs: Snakemake plans the
+    targets with your configuration files (as `snakemake -n` would), and each training job is priced at the
+    training rates of one GPU: what `bench/gpu_check.py` measured (--measured, or gpu_throughput in config), else
+    the documented H100 estimates (docs/train.md). Also the minutes each Slurm job asks for, and the start-up
+    time that running two jobs per GPU hides. Run it in the workflow's folder."""
+    help_ = "jobs per target and estimated GPU-hours, before anything runs"
+    p = sub.add_parser("plan", help=help_, description=_add_plan.__doc__)
+    p.add_argument("targets", nargs="*", default=["all"], help="Snakemake targets (default: all)")
+    p.add_argument("--configfile", nargs="*", default=[], type=Path, help="your files, layered over config.yaml")
+    p.add_argument("--measured", type=Path, help="a gpu_check.json from bench/gpu_check.py on your GPU")
+    p.set_defaults(func=_plan)
+
+
+def _plan(args) -> int:
+    from lbr.cost.plan import build, report
+
+    if not Path("Snakefile").is_file():
+        raise LbrError("run `lbr plan` in the workflow's folder (the one holding Snakefile and config.yaml).")
+    print(report(build(args.targets, args.configfile, measured=args.measured)))
+    return 0
+
+
+def _add_gpus(sub) -> None:
+    """The GPUs that jobs on this machine are given (CUDA_VISIBLE_DEVICES, LBR_GPUS) and, for each, the jobs
+    holding its slots (pid, rule and wildcards) and how many of its slots each holds, from the lock files in
+    LBR_GPU_SLOT_DIR (docs/cluster.md)."""
+    help_ = "print which GPU jobs hold which GPU slots on this machine"
+    p = sub.add_parser("gpus", help=help_, description=_add_gpus.__doc__)
+    p.set_defaults(func=_gpus)
+
+
+def _gpus(args) -> int:
+    from lbr import gpuslots
+
+    ids, directory = gpuslots.device_ids(), gpuslots.slot_dir()
+    print(f"lock folder      {directory}")
+    for gpu, owners in gpuslots.holders(ids, directory).items():
+        free = gpuslots.CAPACITY - sum(owners.values())
+        print(f"GPU {gpu:<12} {free} of {gpuslots.CAPACITY} slots free")
+        for owner, count in owners.items():
+            print(f"  {count:>2} slots   {owner}")
+    if not ids:
+        print("no GPU visible")
+    return 0
+
+
+SUBCOMMANDS = [_add_noise_check, _add_config, _add_check, _add_plan, _add_gpus]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except LbrError as err:
         print(f"lbr: error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # a file the user named that cannot be read: permissions, a folder for a file, ...
+        print(f"lbr: error: {err.strerror or err}: {err.filename}; check the path.", file=sys.stderr)
         return 1
 
 

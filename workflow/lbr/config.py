@@ -3,14 +3,20 @@ small accessors rules share."""
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
-from lbr.data.registry import REGISTRY
+from lbr.data.registry import REGISTRY, dataset_spec
 from lbr.errors import LbrError
+from lbr.roles import resolve_roles
+from lbr.schema_errors import did_you_mean, key_path, shown
+from lbr.spectral.subspaces import LEVEL_RE
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+GUIDANCE_STEM_STRIDE = {"imagenet": 32, "cifar": 8}
+"""How much the guided autoencoder's encoder downsamples with each stem (`lbr.models.guided_autoencoder`)."""
 
 
 def load(
@@ -21,28 +27,77 @@ def load(
 ) -> dict:
     """The configuration a workflow run sees: `base` (config.yaml), each of `files`, then `overrides`, merged
     as Snakemake merges --configfile and --config, then completed as the Snakefile completes it (`complete`)."""
-    import yaml
     from snakemake.utils import update_config
 
     config: dict = {}
     for path in (base, *files):
-        update_config(config, yaml.safe_load(Path(path).read_text()) or {})
+        update_config(config, read_yaml(path))
     update_config(config, overrides or {})
     complete(config, checked)
     return config
+
+
+def read_yaml(path: str | os.PathLike) -> dict:
+    """One config file as a mapping; LbrError when it is missing, is not YAML, or is not a mapping."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise LbrError(f"the config file {path} does not exist{relative_note(path)}.")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise LbrError(f"the config file {path} is not valid YAML{at} ({getattr(err, 'problem', err)}).") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise LbrError(f"the config file {path} holds {shown(data)}, not a mapping of settings (key: value lines).")
+    return data
 
 
 def complete(config: dict, checked: bool = True) -> None:
     """Turn a merged config into the one the workflow plans with, in place: the null rule (`unset_nulls`), the
     schema's defaults for absent keys, validation, and (when `checked`) the checks across sections."""
     import yaml
-    from snakemake.utils import validate
 
     schema = yaml.safe_load(SCHEMA.read_text())
     unset_nulls(config, schema, schema["$defs"])
-    validate(config, str(SCHEMA))
+    validate(config, schema)
+    resolve_roles(config, dataset_names(config))
+    check_fig4_by_dataset(config, schema)
     if checked:
         check(config)
+
+
+def validate(config: dict, schema: dict) -> None:
+    """Fill the schema's defaults into `config` (as snakemake.utils.validate does) and raise LbrError with one
+    sentence for the most relevant violation (`jsonschema.exceptions.best_match`), never the schema itself."""
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import best_match
+
+    from lbr.schema_errors import sentence
+
+    check_properties = Draft202012Validator.VALIDATORS["properties"]
+
+    def properties_with_defaults(validator, properties, instance, sub):
+        if isinstance(instance, dict):
+            for key, prop in properties.items():
+                if "default" in prop:
+                    instance.setdefault(key, copy.deepcopy(prop["default"]))
+        yield from check_properties(validator, properties, instance, sub)
+
+    validator = validators.extend(Draft202012Validator, {"properties": properties_with_defaults})(schema)
+    errors = list(validator.iter_errors(config))
+    if errors:
+        points = config.get("filter", {}).get("grid_points") if isinstance(config.get("filter"), dict) else None
+        points = (
+            points
+            if isinstance(points, int)
+            else schema["properties"]["filter"]["properties"]["grid_points"]["default"]
+        )
+        raise LbrError(sentence(best_match(errors), lambda path, value: level_problem(path, value, points)))
 
 
 def unset_nulls(node: dict, schema: dict, defs: dict) -> None:
@@ -101,6 +156,43 @@ def dataset_options(config: dict, name: str) -> dict:
     return dict(config.get("datasets", {}).get(name, {}))
 
 
+def fig4_for(config: dict, dataset: str) -> dict:
+    """The Fig. 4 settings of one dataset: the fig4 section with fig4.by_dataset[dataset] over it, and the epochs
+    of fig4.epochs_by_dataset unless by_dataset sets them."""
+    fig4 = config["fig4"]
+    section = {k: v for k, v in fig4.items() if k != "by_dataset"}
+    if dataset in fig4["epochs_by_dataset"]:
+        section["epochs"] = fig4["epochs_by_dataset"][dataset]
+    return section | fig4.get("by_dataset", {}).get(dataset, {})
+
+
+BY_DATASET_FIXED = ("datasets", "by_dataset", "epochs_by_dataset")
+
+
+def check_fig4_by_dataset(config: dict, schema: dict) -> None:
+    """Each entry of fig4.by_dataset is a partial fig4 section for a dataset of fig4.datasets: validated as the
+    fig4 section it yields."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    from lbr.schema_errors import sentence
+
+    fig4 = config["fig4"]
+    validator = Draft202012Validator({**schema["properties"]["fig4"], "$defs": schema["$defs"]})
+    points = config["filter"]["grid_points"]
+    for dataset, entry in fig4.get("by_dataset", {}).items():
+        where = f"fig4.by_dataset.{dataset}"
+        if dataset not in fig4["datasets"]:
+            raise LbrError(f"{where} is not one of fig4.datasets {fig4['datasets']}; add it there or drop the entry.")
+        fixed = [k for k in entry if k in BY_DATASET_FIXED]
+        if fixed:
+            raise LbrError(f"{where} sets {fixed}, which apply to the whole figure; set them in fig4 itself.")
+        errors = list(validator.iter_errors(fig4_for(config, dataset)))
+        if errors:
+            prefix = ["fig4", "by_dataset", dataset]
+            raise LbrError(sentence(best_match(errors), lambda path, v: level_problem(path, v, points), prefix))
+
+
 def fig4_levels(fig4: dict) -> dict[str, list[str]]:
     """The Fig. 4 grid side by side, {side: [levels]}: a list of shares serves every side of fig4.sides; a
     {top: [...], bottom: [...]} mapping gives each side its own, and its keys are the sides trained (each must
@@ -119,8 +211,163 @@ def fig4_levels(fig4: dict) -> dict[str, list[str]]:
 
 def check_dataset(config: dict, name: str, where: str) -> None:
     if name not in dataset_names(config):
+        close = did_you_mean(name, dataset_names(config))
+        hint = f" (did you mean {close}?)" if close else ""
         known = ", ".join(dataset_names(config))
-        raise LbrError(f"{where} names unknown dataset '{name}'; known datasets are {known}.")
+        raise LbrError(
+            f"{where} names unknown dataset '{name}'{hint}; known datasets are {known}, and your own go under "
+            "custom_datasets."
+        )
+
+
+# The keys that name the datasets each figure of `figures` trains or reads (Fig. 1 reads the whole Fig. 4 table);
+# the default target `all` also builds the noise check, on noise_check.datasets.
+FIGURE_DATASETS = {
+    "fig1": ["fig4.datasets", "fig1.dataset_images", "fig1.dynamics_run.dataset"],
+    "fig2": ["fig2.datasets"],
+    "fig3": ["fig3.dataset"],
+    "fig4": ["fig4.datasets"],
+    "fig5": ["guidance.dataset"],
+    "fig6": ["guidance.dataset"],
+    "fig7": ["fig7.datasets"],
+    "fig8": [],
+    "fig9": ["fig9.dataset"],
+}
+ALL_DATASETS = ["noise_check.datasets"]
+
+
+def get_key(config: dict, dotted: str):
+    """The value at a dotted key path (`fig1.dynamics_run.dataset`)."""
+    node = config
+    for part in dotted.split("."):
+        node = node[part]
+    return node
+
+
+def used_datasets(config: dict) -> dict[str, list[str]]:
+    """{dataset: [keys naming it]} of every dataset the default target `all` of this configuration builds."""
+    keys = [k for fig in config["figures"] for k in FIGURE_DATASETS[fig]] + ALL_DATASETS
+    used: dict[str, list[str]] = {}
+    for key in dict.fromkeys(keys):
+        value = get_key(config, key)
+        for name in value if isinstance(value, list) else [value]:
+            used.setdefault(name, []).append(key)
+    return used
+
+
+def level_problem(path: str, value, grid_points: int) -> str | None:
+    """What is wrong with a subspace level (a variance share in (0, 1] written as a string, or a point g0..gN of
+    the authors' grid with N = filter.grid_points), in one sentence naming the key; None when it is valid."""
+    grid = f"a grid point g0..g{grid_points} (filter.grid_points is {grid_points})"
+    share = 'a share of the variance in (0, 1] in quotes ("0.25"; "1" keeps everything)'
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 1:
+        return f'{path} is {value}, a number; write the share in quotes ("{value}").'
+    m = LEVEL_RE.match(value) if isinstance(value, str) else None
+    if m and m.group(1) is not None:
+        if int(m.group(1)) <= grid_points:
+            return None
+        return (
+            f"{path} is {shown(value)}, but the authors' grid has only g0..g{grid_points} (filter.grid_points is "
+            f"{grid_points}); use one of those or raise filter.grid_points."
+        )
+    if m and float(value) > 0:
+        return None
+    if m:
+        return f"{path} is {shown(value)}, a share that keeps no direction; give {share} or {grid}."
+    return f"{path} is {shown(value)}, which is not a subspace level; give {share} or {grid}."
+
+
+def level_items(config: dict) -> list[tuple[str, object]]:
+    """(key path, level) of every subspace level in config: Fig. 4's shares (list or per side, also those of
+    fig4.by_dataset), Figs. 1 and 9."""
+    items = [(f"{fig}.{side}", config[fig][side]) for fig in ("fig1", "fig9") for side in ("top", "bottom")]
+    sections = [(["fig4"], config["fig4"])]
+    sections += [(["fig4", "by_dataset", name], entry) for name, entry in config["fig4"].get("by_dataset", {}).items()]
+    for where, section in sections:
+        shares = section.get("shares", [])
+        per_side = shares.items() if isinstance(shares, dict) else [(None, shares)]
+        for side, levels in per_side:
+            items += [(key_path([*where, "shares", *([side] if side else []), i]), v) for i, v in enumerate(levels)]
+    return items
+
+
+def check_levels(config: dict) -> None:
+    points = config["filter"]["grid_points"]
+    for path, value in level_items(config):
+        problem = level_problem(path, value, points)
+        if problem:
+            raise LbrError(problem)
+
+
+def relative_note(path: str | os.PathLike) -> str:
+    """How a relative path was read: from the working directory (where snakemake runs, the repository)."""
+    if Path(path).is_absolute():
+        return ""
+    tilde = "; ~ is not expanded, write the full path" if str(path).startswith("~") else ""
+    return f" (a relative path is read from the working directory, {Path.cwd()}{tilde})"
+
+
+def path_problem(key: str, value: str, kind: str) -> str | None:
+    """One sentence when the path a config key gives does not exist or is not a `kind` (file | folder)."""
+    path = Path(value)
+    if not path.exists():
+        return f"{key} {value} does not exist{relative_note(value)}; fix the path."
+    if kind == "folder" and not path.is_dir():
+        return f"{key} {value} is a file, not a folder; give the folder."
+    if kind == "file" and not path.is_file():
+        return f"{key} {value} is a folder, not a file; give the file."
+    return None
+
+
+def user_paths(config: dict) -> list[tuple[str, str, str]]:
+    """(key, path, file | folder) of every input path in config: data_root, datasets.<name>.archive, and the
+    files or folders of custom_datasets."""
+    paths = [("data_root", config["data_root"], "folder")] if config["data_root"] else []
+    for name, options in config["datasets"].items():
+        if options.get("archive"):
+            paths.append((f"datasets.{name}.archive", options["archive"], "file"))
+    for name, entry in config["custom_datasets"].items():
+        for key in ("train", "test") if entry["format"] == "npz" else ("root",):
+            paths.append((f"custom_datasets.{name}.{key}", entry[key], "file" if key != "root" else "folder"))
+    return paths
+
+
+def check_paths(config: dict) -> None:
+    """Every path config gives exists (relative paths from the working directory), and a folder dataset's root
+    holds train/ and test/."""
+    for key, value, kind in user_paths(config):
+        problem = path_problem(key, value, kind)
+        if problem:
+            raise LbrError(problem)
+    for name, entry in config["custom_datasets"].items():
+        if entry["format"] == "folder":
+            missing = [s for s in ("train", "test") if not (Path(entry["root"]) / s).is_dir()]
+            if missing:
+                raise LbrError(
+                    f"custom_datasets.{name}.root {entry['root']} has no {' or '.join(m + '/' for m in missing)} "
+                    "folder; it must hold train/<class>/<image> and test/<class>/<image>."
+                )
+
+
+def source_problem(config: dict, name: str) -> str | None:
+    """Why the raw files of dataset `name` can be neither found nor downloaded (no URL, as for the Arabic
+    datasets, and no local archive or copy in data_root or download_dir), in one sentence naming the key to set;
+    None when they can, or when they were already found (resources/manifests/<name>.json exists)."""
+    spec = dataset_spec(name, dataset_options(config, name), config["custom_datasets"])
+    options = dataset_options(config, name)
+    if spec.kind != "local_archive" or options.get("archive") or Path(f"resources/manifests/{name}.json").exists():
+        return None
+    roots = [Path(r) for r in (config["data_root"], config["download_dir"]) if r]
+    sources = config["sources"].get(name, {})
+    for rf in spec.files:
+        urls = (sources.get(rf.name) or sources.get(rf.key) or {}).get("urls") or rf.urls
+        found = any((root / k).exists() for root in roots for k in (rf.name, rf.unpacked) if k)
+        if not urls and not found:
+            return (
+                f"{spec.how_to_get}, or place it in data_root as {rf.name}; neither is done, so {name} cannot be "
+                "prepared."
+            )
+    return None
 
 
 def check(config: dict) -> None:
@@ -140,11 +387,37 @@ def check(config: dict) -> None:
         check_dataset(config, name, "fig4.datasets")
     for name in fig4.get("epochs_by_dataset", {}):
         check_dataset(config, name, "fig4.epochs_by_dataset")
-    fig4_levels(config["fig4"])
+    for name in fig4.get("datasets", []):
+        fig4_levels(fig4_for(config, name))
     check_guidance(config)
     check_theory(config)
     for name in config.get("sources", {}):
         check_dataset(config, name, "sources")
+    check_levels(config)
+    check_paths(config)
+
+
+def fig1_top_problem(config: dict) -> str | None:
+    """Why Fig. 1 cannot be drawn from the Fig. 4 table this config builds (its top panel plots the rows of
+    fig1.dataset_top, arch_top and aug, which must be in the Fig. 4 grid), in one sentence; None when it can.
+    Checked only when Fig. 1 is planned (common.smk), so other targets of the same config are not refused."""
+    fig1, fig4 = config["fig1"], config["fig4"]
+    top = fig1["dataset_top"]
+    grid = fig4_for(config, top) if top in fig4["datasets"] else fig4
+    where = f"fig4.by_dataset.{top}" if top in fig4.get("by_dataset", {}) else "fig4"
+    for key, value, other in [
+        ("dataset_top", top, "datasets"),
+        ("arch_top", fig1["arch_top"], "archs"),
+        ("aug", int(fig1["aug"]), "aug"),
+    ]:
+        if value not in grid[other]:
+            section = "fig4" if other == "datasets" else where
+            return (
+                f"fig1.{key} is {shown(fig1[key])} but {section}.{other} {shown(grid[other])} does not include it, "
+                f"and Fig. 1 (top) plots rows of the Fig. 4 table; add it to {section}.{other}, change fig1.{key}, "
+                "or drop fig1 from figures."
+            )
+    return None
 
 
 def check_dynamics(config: dict) -> None:
@@ -166,8 +439,12 @@ def check_guidance(config: dict) -> None:
     if not g:
         return
     check_dataset(config, g["dataset"], "guidance.dataset")
-    if g["image_size"] % 32:
-        raise LbrError(f"guidance.image_size must be a multiple of 32 (224 in the paper), not {g['image_size']}.")
+    stride = GUIDANCE_STEM_STRIDE[g["stem"]]
+    if g["image_size"] % stride:
+        raise LbrError(
+            f"guidance.image_size must be a multiple of {stride} with guidance.stem {g['stem']} (224 in the paper), "
+            f"not {g['image_size']}."
+        )
     for key in ("scale", "ratio"):
         lo, hi = g[key]
         if lo > hi:

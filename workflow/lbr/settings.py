@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
+from lbr.config import fig4_for
 from lbr.errors import LbrError
 
 
@@ -28,12 +29,17 @@ class JobSettings:
     @classmethod
     def from_config(cls, config: dict, wildcards: Any = None):
         """The settings of one job: the section's keys, then what `_job_values` derives from wildcards."""
-        section = config[cls.SECTION]
+        section = cls._section(config, wildcards)
         job = cls._job_values(section, wildcards)
         missing = [f.name for f in fields(cls) if f.name not in job and f.name not in section]
         if missing:
             raise LbrError(f"config section {cls.SECTION} lacks {missing}; validate it against the schema.")
         return cls(**{f.name: job[f.name] if f.name in job else section[f.name] for f in fields(cls)})
+
+    @classmethod
+    def _section(cls, config: dict, wildcards: Any) -> dict:
+        """The config section the job reads (a dataset may override part of it)."""
+        return config[cls.SECTION]
 
     @classmethod
     def _job_values(cls, section: dict, wildcards: Any) -> dict:
@@ -94,13 +100,16 @@ class FilterSettings(DeviceSettings):
 
 @dataclass(frozen=True)
 class TrainerSettings(DeviceSettings):
-    """What every training job has: its optimisation budget, its seed, its numeric policy (`storage` of the
-    resident images and `autocast` change the numbers; `channels_last` and `compile` only the speed; see
-    `lbr.training.policy`) and its checkpoint cadence."""
+    """What every training job has: its optimisation budget, its seed, the training images it uses
+    (`train_subset` images drawn class-balanced by `subset_seed`, `lbr.data.subsets`; null = the whole split),
+    its numeric policy (`storage` of the resident images and `autocast` change the numbers; `channels_last` and
+    `compile` only the speed; see `lbr.training.policy`) and its checkpoint cadence."""
 
-    RUNTIME = (*DeviceSettings.RUNTIME, "channels_last", "compile", "compile_mode", "checkpoint_every")
+    RUNTIME = (*DeviceSettings.RUNTIME, "channels_last", "compile", "compile_mode", "checkpoint_minutes")
 
     seed: int
+    train_subset: int | None
+    subset_seed: int
     epochs: int
     batch_size: int
     lr: float
@@ -110,7 +119,7 @@ class TrainerSettings(DeviceSettings):
     channels_last: str | bool
     compile: str | bool
     compile_mode: str
-    checkpoint_every: int
+    checkpoint_minutes: float
 
 
 @dataclass(frozen=True)
@@ -129,12 +138,15 @@ class ClassifierSettings(TrainerSettings):
     eval_batch_size: int
 
     @classmethod
+    def _section(cls, config, wildcards):
+        return fig4_for(config, wildcard(wildcards, "dataset"))
+
+    @classmethod
     def _job_values(cls, section, wildcards):
         return {
             "arch": wildcard(wildcards, "arch"),
             "aug": str(wildcard(wildcards, "aug")) == "1",
             "seed": int(wildcard(wildcards, "seed")),
-            "epochs": int(section["epochs_by_dataset"].get(wildcard(wildcards, "dataset"), section["epochs"])),
         }
 
 
@@ -162,14 +174,16 @@ class GuidanceSettings(TrainerSettings):
     """One guided ResNet autoencoder of Figs. 5-6 (config `guidance`; wildcards latent, guidance, seed).
 
     The section's grid (dataset, latents, weights, seeds), data (source_size, source_options) and cluster time
-    (runtime) are read by the rules, not by the job. The fields image_size to val_crop are the views: how
-    images become network inputs (training augmentation, validation crop)."""
+    (runtime) are read by the rules, not by the job. `stem` adapts the network to small images
+    (`lbr.models.guided_autoencoder`). The fields image_size to val_crop are the views: how images become
+    network inputs (training augmentation, validation crop)."""
 
     SECTION = "guidance"
     RUNTIME = (*TrainerSettings.RUNTIME, "eval_batch_size", "keep_checkpoint")
 
     latent: int
     guidance: float
+    stem: str
     width: int
     encoder_blocks: tuple[int, ...]
     decoder_blocks: tuple[int, ...]

@@ -36,8 +36,9 @@ rule train_classifier:
     threads: config["fig4"]["threads"]
     resources:
         gpu=1,
+        jobs_per_gpu=fig4_jobs_per_gpu,
         mem_mb=train_mem_mb,
-        runtime=train_runtime,
+        runtime=gpu_runtime("train_classifier"),
     params:
         recipe=recipe(ClassifierSettings),
     message:

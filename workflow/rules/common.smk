@@ -4,7 +4,11 @@ import json
 from dataclasses import asdict
 from functools import cache
 
-from lbr.config import dataset_names, dataset_options, fig4_levels
+from snakemake.logging import logger
+
+from lbr.config import dataset_names, dataset_options, fig1_top_problem, fig4_for, fig4_levels, source_problem
+from lbr.cost import jobs as job_costs
+from lbr.cost.throughput import load as load_throughput
 from lbr.data.content import dataset_fingerprint
 from lbr.data.registry import dataset_spec, resized_options
 from lbr.errors import LbrError
@@ -25,6 +29,7 @@ from lbr.spectral.subspaces import Grid
 from lbr.theory.method import covariance_consumers
 
 DATASETS = dataset_names(config)
+THROUGHPUT = load_throughput(config["gpu_throughput"])  # GPU rates behind the training jobs' Slurm runtimes
 BIG_DATASETS = {"imagenette": 24000, "tinyimagenet": 16000}
 GRID = asdict(Grid.from_config(config))  # the authors' variance grid, one params entry for every rule that resolves it
 
@@ -86,6 +91,31 @@ def needs_download(name):
     )
 
 
+FLAGGED = set()  # datasets already flagged by source_check in this plan
+
+
+def source_check(wildcards):
+    """No input; flags, while the plan is built, a dataset whose raw files can be neither found nor downloaded
+    (the Arabic datasets without datasets.<name>.archive): an error before any job runs when the plan is to be
+    executed, a warning otherwise (a dry run still shows the whole plan; --report, --summary run nothing)."""
+    problem = source_problem(config, wildcards.dataset)
+    if problem and workflow.executor_plugin is not None and not (workflow.dryrun or workflow.touch):
+        raise LbrError(problem)
+    if problem and wildcards.dataset not in FLAGGED:
+        FLAGGED.add(wildcards.dataset)
+        logger.warning(f"lbr: {problem}")
+    return []
+
+
+def fig1_top_check(wildcards):
+    """No input; stops the plan when Fig. 1 is in it but its top panel's dataset, arch or aug is not in the Fig. 4
+    grid whose table it reads (it would fail after the whole sweep)."""
+    problem = fig1_top_problem(config)
+    if problem:
+        raise LbrError(problem)
+    return []
+
+
 def manifest_input(wildcards):
     """The raw-file manifest, for datasets that have raw files."""
     if needs_download(wildcards.dataset):
@@ -143,34 +173,45 @@ def dynamics_energies(dataset, runs):
 # Fig. 4: classifier training grid -----------------------------------------------------------------------------
 TRAIN_RUN = "results/train/{dataset}/{arch}/{side}-{level}/aug{aug}/seed{seed}"
 TRAIN_MEM_MB = {"tinyimagenet": 16000, "imagenette": 24000}
-TRAIN_RUNTIME_MIN = {"tinyimagenet": 240, "imagenette": 240, "arabic_characters": 60, "arabic_digits": 60}
 
 
 def fig4_runs():
-    """metrics.json of every run of the Fig. 4 grid in config['fig4'], each side at its own shares."""
-    c = config["fig4"]
-    return [
-        run
-        for side, levels in fig4_levels(c).items()
-        for run in expand(
-            f"{TRAIN_RUN}/metrics.json",
-            dataset=c["datasets"],
-            arch=c["archs"],
-            side=side,
-            level=levels,
-            aug=c["aug"],
-            seed=c["seeds"],
-        )
-    ]
+    """metrics.json of every run of the Fig. 4 grid in config['fig4']: per dataset (fig4.by_dataset may change its
+    grid), each side at its own shares."""
+    runs = []
+    for dataset in config["fig4"]["datasets"]:
+        c = fig4_for(config, dataset)
+        for side, levels in fig4_levels(c).items():
+            runs += expand(
+                f"{TRAIN_RUN}/metrics.json",
+                dataset=dataset,
+                arch=c["archs"],
+                side=side,
+                level=levels,
+                aug=c["aug"],
+                seed=c["seeds"],
+            )
+    return runs
 
 
 def train_mem_mb(wildcards, attempt):
     return TRAIN_MEM_MB.get(wildcards.dataset, 8000) * attempt
 
 
-def train_runtime(wildcards, attempt):
-    """Minutes for one run on one GPU (generous for older cards), doubled per retry."""
-    return TRAIN_RUNTIME_MIN.get(wildcards.dataset, 30) * 2 ** (attempt - 1)
+def fig4_jobs_per_gpu(wildcards):
+    """Resource function: how many classifier jobs of this dataset share one GPU (fig4.jobs_per_gpu, or its
+    fig4.by_dataset override); a resource, so changing it reruns nothing."""
+    return fig4_for(config, wildcards.dataset)["jobs_per_gpu"]
+
+
+def gpu_runtime(rule):
+    """Resource function: the minutes a Slurm job of a training `rule` asks for, from its estimated cost on one GPU
+    (`lbr.cost.jobs`: 3x the estimate + 10 min, doubled per retry)."""
+
+    def runtime(wildcards, attempt):
+        return job_costs.slurm_minutes(job_costs.job_cost(rule, config, wildcards, THROUGHPUT), attempt)
+
+    return runtime
 
 
 # Figs. 5-6: guided autoencoders ------------------------------------------------------------------------

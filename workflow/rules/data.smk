@@ -9,6 +9,8 @@ localrules:
 
 
 rule download:
+    input:
+        source_check,
     output:
         "resources/manifests/{dataset}.json",
     log:

@@ -27,8 +27,9 @@ rule train_dynamics:
     threads: 4
     resources:
         gpu=1,
+        jobs_per_gpu=config["dynamics"]["jobs_per_gpu"],
         mem_mb=dataset_mem_mb,
-        runtime=lambda wc, attempt: 120 * attempt,
+        runtime=gpu_runtime("train_dynamics"),
     params:
         recipe=recipe(DynamicsSettings),
     message:

@@ -65,6 +65,7 @@ rule fig3:
 
 rule fig1:
     input:
+        fig1_top_check,
         accuracy="results/tables/fig4.csv",
         train=f"results/data/{config['fig1']['dataset_images']}/train.npz",
         spectrum=f"results/spectrum/{config['fig1']['dataset_images']}.npz",

@@ -21,8 +21,9 @@ rule train_guidance:
     threads: 4
     resources:
         gpu=1,
+        jobs_per_gpu=GUIDANCE["jobs_per_gpu"],
         mem_mb=dataset_mem_mb,
-        runtime=lambda wc, attempt: GUIDANCE["runtime"] * attempt,
+        runtime=gpu_runtime("train_guidance"),
     params:
         recipe=recipe(GuidanceSettings),
     message:

@@ -10,9 +10,10 @@ from lbr.training.dynamics import run as run_dynamics
 
 def main(smk):
     settings = DynamicsSettings.from_config(smk.config, smk.wildcards)
-    x_train, _, _ = load_split(smk.input.train)
+    x_train, y_train, _ = load_split(smk.input.train)
     x_test, _, _ = load_split(smk.input.test)
-    run_dynamics(x_train, x_test, settings, pick_device(settings.device), smk.output.energies, smk.output.history)
+    device = pick_device(settings.device)
+    run_dynamics(x_train, x_test, settings, device, smk.output.energies, smk.output.history, y_train=y_train)
 
 
 run(main, snakemake)  # noqa: F821

@@ -13,6 +13,12 @@ latent_shape=(512,7,7), latent_target=L)` (DIGEST Sec. 6.3):
 `width` scales every channel count (64 = the paper) and `encoder_blocks` / `decoder_blocks` set the blocks
 per stage (ResNet-34: [3,4,6,3] / [3,6,4,3]); smaller values make CPU demos fast. PyTorch's default
 initialisation, as the authors.
+
+`stem` adapts the network below 224 px. imagenet (the paper) downsamples by 32, so a 32 px image would leave
+its code on a 1x1 map. cifar, the usual CIFAR ResNet: the encoder's stem is one Conv3x3/1-BN-ReLU without
+max-pool (the stages as above, so the code's map is image_size / 8); the decoder's stages 1-3 upsample x2 as
+above, stage 4 keeps the resolution (its last layer has an identity skip) and the head is
+BN-ReLU-Conv3x3/1 -> Sigmoid.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lbr.config import GUIDANCE_STEM_STRIDE as STEM_STRIDE
 from lbr.errors import LbrError
 
 ENCODER_BLOCKS = (3, 4, 6, 3)
@@ -27,14 +34,18 @@ DECODER_BLOCKS = (3, 6, 4, 3)
 PROBE_HIDDEN = 1024
 
 
-def latent_grid(image_size: int) -> int:
-    """Side of the encoder's last feature map (image_size / 32); refuses sizes it cannot invert exactly."""
-    if image_size < 32 or image_size % 32:
+def latent_grid(image_size: int, stem: str = "imagenet") -> int:
+    """Side of the encoder's last feature map (image_size / 32, or / 8 with the cifar stem); refuses sizes it
+    cannot invert exactly."""
+    if stem not in STEM_STRIDE:
+        raise LbrError(f"guidance.stem must be one of {', '.join(STEM_STRIDE)}, not '{stem}'.")
+    stride = STEM_STRIDE[stem]
+    if image_size < stride or image_size % stride:
         raise LbrError(
-            f"the ResNet autoencoder needs an image size that is a positive multiple of 32 (224 in the paper), "
-            f"not {image_size}; set guidance.image_size accordingly."
+            f"the ResNet autoencoder with stem {stem} needs an image size that is a positive multiple of {stride} "
+            f"(224 in the paper), not {image_size}; set guidance.image_size accordingly."
         )
-    return image_size // 32
+    return image_size // stride
 
 
 def _check_blocks(blocks: tuple[int, ...], name: str) -> None:
@@ -98,20 +109,35 @@ class UpBlock(nn.Module):
         return self.body(x) + self.skip(x)
 
 
-class ResNetEncoder(nn.Module):
-    """ResNet-34 body + Flatten + Linear(8*width * g * g, latent)."""
+def _stem(channels: int, width: int, stem: str) -> list[nn.Module]:
+    """The encoder's first layers: 7x7/2 conv, BN, ReLU, 3x3/2 max-pool (imagenet) or 3x3/1 conv, BN, ReLU (cifar)."""
+    if stem == "cifar":
+        return [nn.Conv2d(channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+    return [
+        nn.Conv2d(channels, width, 7, 2, 3, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(3, 2, 1),
+    ]
 
-    def __init__(self, latent: int, image_size: int, width: int, channels: int, blocks: tuple[int, ...]):
+
+class ResNetEncoder(nn.Module):
+    """ResNet-34 body (with the `stem` of `_stem`) + Flatten + Linear(8*width * g * g, latent)."""
+
+    def __init__(
+        self,
+        latent: int,
+        image_size: int,
+        width: int,
+        channels: int,
+        blocks: tuple[int, ...],
+        stem: str = "imagenet",
+    ):
         super().__init__()
-        g = latent_grid(image_size)
+        g = latent_grid(image_size, stem)
         _check_blocks(blocks, "encoder_blocks")
         widths = [width, 2 * width, 4 * width, 8 * width]
-        layers: list[nn.Module] = [
-            nn.Conv2d(channels, width, 7, 2, 3, bias=False),
-            nn.BatchNorm2d(width),
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(3, 2, 1),
-        ]
+        layers = _stem(channels, width, stem)
         c_in = width
         for stage, (c_out, n) in enumerate(zip(widths, blocks)):
             for i in range(n):
@@ -125,26 +151,36 @@ class ResNetEncoder(nn.Module):
 
 
 class ResNetDecoder(nn.Module):
-    """Linear(latent, 8*width * g * g) -> Unflatten -> stages [3,6,4,3] -> BN-ReLU-ConvT7x7/2 -> Sigmoid."""
+    """Linear(latent, 8*width * g * g) -> Unflatten -> stages [3,6,4,3] -> BN-ReLU-ConvT7x7/2 -> Sigmoid; with
+    the cifar stem, stage 4 does not upsample and the head is BN-ReLU-Conv3x3/1 -> Sigmoid."""
 
-    def __init__(self, latent: int, image_size: int, width: int, channels: int, blocks: tuple[int, ...]):
+    def __init__(
+        self,
+        latent: int,
+        image_size: int,
+        width: int,
+        channels: int,
+        blocks: tuple[int, ...],
+        stem: str = "imagenet",
+    ):
         super().__init__()
-        g = latent_grid(image_size)
+        g = latent_grid(image_size, stem)
         _check_blocks(blocks, "decoder_blocks")
         self.shape = (8 * width, g, g)
         self.head = nn.Linear(latent, 8 * width * g * g)
         stages = [(8 * width, 4 * width), (4 * width, 2 * width), (2 * width, width), (width, width)]
         layers: list[nn.Module] = []
-        for (c_hidden, c_out), n in zip(stages, blocks):
+        for stage, ((c_hidden, c_out), n) in enumerate(zip(stages, blocks)):
+            upsamples = stem == "imagenet" or stage < 3
             for i in range(n):
                 last = i == n - 1
-                layers.append(UpBlock(c_hidden, c_out if last else c_hidden, upsample=last))
-        layers += [
-            nn.BatchNorm2d(width),
-            nn.ReLU(inplace=True),
-            nn.ConvTranspose2d(width, channels, 7, 2, 3, output_padding=1, bias=False),
-            nn.Sigmoid(),
-        ]
+                layers.append(UpBlock(c_hidden, c_out if last else c_hidden, upsample=last and upsamples))
+        head = (
+            nn.Conv2d(width, channels, 3, 1, 1, bias=False)
+            if stem == "cifar"
+            else nn.ConvTranspose2d(width, channels, 7, 2, 3, output_padding=1, bias=False)
+        )
+        layers += [nn.BatchNorm2d(width), nn.ReLU(inplace=True), head, nn.Sigmoid()]
         self.body = nn.Sequential(*layers)
 
     def forward(self, h):
@@ -188,6 +224,7 @@ class GuidedAutoencoder(nn.Module):
         guidance: float = 0.0,
         encoder_blocks: tuple[int, ...] = ENCODER_BLOCKS,
         decoder_blocks: tuple[int, ...] = DECODER_BLOCKS,
+        stem: str = "imagenet",
     ):
         super().__init__()
         if latent < 1 or n_classes < 2:
@@ -195,8 +232,8 @@ class GuidedAutoencoder(nn.Module):
         if width < 1:
             raise LbrError(f"guidance.width must be a positive channel count (64 in the paper), not {width}.")
         self.guidance = float(guidance)
-        self.encoder = ResNetEncoder(latent, image_size, width, channels, tuple(encoder_blocks))
-        self.decoder = ResNetDecoder(latent, image_size, width, channels, tuple(decoder_blocks))
+        self.encoder = ResNetEncoder(latent, image_size, width, channels, tuple(encoder_blocks), stem)
+        self.decoder = ResNetDecoder(latent, image_size, width, channels, tuple(decoder_blocks), stem)
         self.probes = Probes(latent, n_classes)
 
     def forward(self, x):

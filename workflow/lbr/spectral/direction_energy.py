@@ -12,12 +12,12 @@ processed in batches: no N x D float copy exists anywhere.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
+from lbr.device import float32_math
 from lbr.errors import LbrError
 from lbr.spectral.accumulate import SymmetricSum, chunks, eigh_descending
 
@@ -42,17 +42,6 @@ def output_rows(out: torch.Tensor) -> torch.Tensor:
     """Reconstructions (N x C x H x W) -> float32 rows in the images' H x W x C flattening."""
     out = out.to(torch.float32)
     return out.permute(0, 2, 3, 1).reshape(len(out), -1) if out.ndim == 4 else out.reshape(len(out), -1)
-
-
-@contextlib.contextmanager
-def full_precision() -> Iterator[None]:
-    """Disable TF32 inside the block: bottom eigenvalues are ~1e-6 per pixel, below TF32 round-off."""
-    matmul, cudnn = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = matmul, cudnn
 
 
 def second_moment(images: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
@@ -85,7 +74,7 @@ def direction_energy(
     d = vectors.shape[1]
     energy = torch.zeros(d, dtype=torch.float64, device=images.device)
     error = torch.zeros(d, dtype=torch.float64, device=images.device)
-    with torch.no_grad(), full_precision():
+    with torch.no_grad(), float32_math(tf32=False):  # bottom eigenvalues ~1e-6 < TF32 round-off
         for sl in chunks(len(images), batch_size):
             batch = images[sl]
             x = rows(batch)

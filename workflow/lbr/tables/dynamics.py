@@ -16,6 +16,9 @@ def load_energies(path: str | Path) -> dict:
     with np.load(path, allow_pickle=False) as z:
         out = {k: z[k] for k in z.files}
     out["arch"] = str(out["arch"])
+    if "train_subset" in out:  # stored as -1 for null, the whole split
+        out["train_subset"] = None if int(out["train_subset"]) < 0 else int(out["train_subset"])
+        out["subset_sha"] = str(out["subset_sha"])
     return out
 
 

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from lbr import models
+from lbr.data.subsets import draw_subset
 from lbr.device import pick_device, seed_everything
 from lbr.errors import LbrError
 from lbr.io import load_json, save_json
@@ -166,7 +167,8 @@ def train_classifier(
     fingerprint of the settings and the data; it is not a declared output, so Snakemake never deletes it
     before a rerun, and a rerun of the same job resumes from it. It is removed once the outputs exist.
     `stop_after` (or the LBR_STOP_AFTER_EPOCHS environment variable) ends the job after that many epochs
-    as if it were preempted.
+    as if it were preempted. With `fig4.train_subset` it trains on that class-balanced subset of the train
+    rows (`lbr.data.subsets`), gathered from the memmapped array in one read; the test split stays whole.
     """
     meta = dict(meta or {})
     device = pick_device(settings.device)
@@ -181,6 +183,8 @@ def train_classifier(
             f"filtered images ({len(x_train)} train, {len(x_test)} test) and labels ({len(y_train)}, {len(y_test)}) "
             "differ in number; rebuild the filtered dataset."
         )
+    subset = draw_subset(y_train, settings.train_subset, settings.subset_seed, "fig4.train_subset")
+    x_train, y_train = subset.rows(x_train), y_train[subset.indices]
     policy = resolve(settings, device, fast_storage="float16")
     s = settings
     task = ClassificationTask(
@@ -188,7 +192,7 @@ def train_classifier(
     )
     del x_train, x_test
     model = models.build(settings.arch, in_shape=task.in_shape, n_classes=len(classes), width=settings.width)
-    cfg = LoopConfig.of(settings, policy)
+    cfg = LoopConfig.of(settings, policy, data=subset.data_key)
     out_dir = Path(out_metrics).parent
     key = run_key(
         {
@@ -198,6 +202,7 @@ def train_classifier(
             "info": info,
             "shape": task.in_shape,
             "n_train": task.n_train,
+            "subset": subset.sha,
             "n_test": len(y_test),
             "classes": classes,
         }
@@ -236,7 +241,7 @@ def train_classifier(
         "weight_decay": cfg.weight_decay,
         **policy.record(),
         "n_params": n_params,
-        "n_train": task.n_train,
+        **subset.record(),
         "n_test": len(y_test),
         "n_classes": len(classes),
         "input_shape": list(task.in_shape),

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lbr.data.subsets import draw_subset
 from lbr.device import seed_everything
 from lbr.errors import LbrError
 from lbr.io import save_npz
@@ -110,16 +111,27 @@ def run(
     out_energies: str | Path,
     out_history: str | Path,
     stop_after: int | None = None,
+    y_train: np.ndarray | None = None,
 ) -> dict | None:
     """Train one autoencoder and write its direction energies (npz) and per-epoch history (csv).
 
     Energies are measured on the untrained model (epoch -1) and after every epoch. `stop_after` ends the
     call after that many epochs without writing results (a simulated preemption; the next call resumes).
+    With `dynamics.train_subset` the run trains on that class-balanced subset of x_train (drawn from the
+    labels `y_train`, `lbr.data.subsets`) and measures within it; the energies file records the subset
+    (train_subset -1 = null, the whole split).
     """
     out_dir = Path(out_energies).parent
     checkpoint, sidecar = out_dir / "checkpoint.pt", out_dir / "energies.partial.npz"
     if x_train.ndim != 4:
         raise LbrError(f"training images must be N x H x W x C, not shape {x_train.shape}.")
+    if settings.train_subset is not None and y_train is None:
+        raise LbrError("dynamics.train_subset is set but no training labels were given to draw it from.")
+    if y_train is not None and len(y_train) != len(x_train):
+        raise LbrError(f"{len(x_train)} training images but {len(y_train)} labels; prepare the dataset again.")
+    labels = np.zeros(len(x_train), np.int64) if y_train is None else np.asarray(y_train)
+    subset = draw_subset(labels, settings.train_subset, settings.subset_seed, "dynamics.train_subset")
+    x_train = subset.rows(x_train)
     t0 = time.time()
     train = torch.as_tensor(x_train).to(device)
     test = torch.as_tensor(x_test).to(device)
@@ -141,12 +153,13 @@ def run(
     policy = resolve(settings, device, fast_storage="uint8")
     epochs = set(range(settings.epochs))
     recorder = EnergyRecorder(images, vectors, epochs, settings.measure_batch, sidecar, policy, device)
-    if INIT_EPOCH not in recorder.records:
-        recorder.measure(model, INIT_EPOCH)
     task = ReconstructionTask(train, test, settings.measure_batch, policy)
     stats: dict = {}
-    cfg = LoopConfig.of(settings, policy)
-    history = fit(model, task, cfg, device, checkpoint, recorder, stop_after=stop_after, stats=stats)
+    cfg = LoopConfig.of(settings, policy, data=subset.data_key)
+    with policy.precision():  # float32 means IEEE float32 here too, not cuDNN's default TF32
+        if INIT_EPOCH not in recorder.records:
+            recorder.measure(model, INIT_EPOCH)
+        history = fit(model, task, cfg, device, checkpoint, recorder, stop_after=stop_after, stats=stats)
     if len(history) < settings.epochs:
         return None
     epochs = sorted(recorder.records)
@@ -161,6 +174,10 @@ def run(
         "n_images": np.int64(len(images)),
         "image_shape": np.asarray(x_train.shape[1:]),
         "trained_epochs": np.int64(settings.epochs),
+        "train_subset": np.int64(-1 if settings.train_subset is None else settings.train_subset),
+        "subset_seed": np.int64(subset.seed),
+        "n_train": np.int64(len(subset.indices)),
+        "subset_sha": np.asarray(subset.sha),
         "policy": np.asarray(json.dumps(policy.record())),
         **{k: np.float64(v) for k, v in stats.items()},
     }

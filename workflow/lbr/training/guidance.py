@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from lbr.data import load_split
+from lbr.data.subsets import draw_subset
 from lbr.device import pick_device, seed_everything
 from lbr.errors import LbrError
 from lbr.io import save_json, save_npz
@@ -47,7 +48,7 @@ class GuidanceTask:
         eval_batch_size: int,
         policy: Policy,
     ):
-        latent_grid(views.image_size)
+        latent_grid(views.image_size, views.stem)
         self.device, self.policy = device, policy
         self.x, self.y = self._to_device(*train)
         self.vx, self.vy = self._to_device(*valid)
@@ -119,7 +120,8 @@ class GuidanceTask:
         model.eval()
         idx = torch.as_tensor(indices, device=self.device)
         x = self.valid_view(self.vx[idx])
-        recon = model(x)[0].float()
+        with self.policy.autocast_context(self.device):
+            recon = model(x)[0].float()
         to_u8 = lambda t: (t.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()  # noqa: E731
         return {"x": to_u8(x), "recon": to_u8(recon), "y": self.vy[idx].cpu().numpy(), "index": np.asarray(indices)}
 
@@ -150,7 +152,9 @@ def run_experiment(
     """Train one (latent, guidance, seed) run, resuming from `checkpoint`; write history, metrics, recon.
 
     `outputs` maps history / metrics / recon to paths. Returns the metrics (None when `stop_after`
-    interrupted the run, which then leaves only the checkpoint, as a killed job would).
+    interrupted the run, which then leaves only the checkpoint, as a killed job would). With
+    `guidance.train_subset` it trains on that class-balanced subset of the train split (`lbr.data.subsets`);
+    validation stays whole.
     """
     s = settings
     device = pick_device(s.device)
@@ -158,25 +162,36 @@ def run_experiment(
     x_va, y_va, classes_va = load_split(valid_path)
     if classes != classes_va:
         raise LbrError(f"{train_path} and {valid_path} list different classes; prepare both splits together.")
+    subset = draw_subset(y_tr, s.train_subset, s.subset_seed, "guidance.train_subset")
+    x_tr, y_tr = subset.rows(x_tr), y_tr[subset.indices]
     policy = resolve(s, device, fast_storage="uint8")
-    cfg = LoopConfig.of(s, policy)
+    cfg = LoopConfig.of(s, policy, data=subset.data_key)
     if x_tr.shape[1] < 8 or x_tr.shape[2] < 8:
         raise LbrError(f"images of {train_path} are {x_tr.shape[1]}x{x_tr.shape[2]}; the crops need at least 8x8.")
     seed_everything(cfg.seed)
     model = GuidedAutoencoder(
-        s.latent, len(classes), s.image_size, s.width, x_tr.shape[3], s.guidance, s.encoder_blocks, s.decoder_blocks
+        s.latent,
+        len(classes),
+        s.image_size,
+        s.width,
+        x_tr.shape[3],
+        s.guidance,
+        s.encoder_blocks,
+        s.decoder_blocks,
+        s.stem,
     )
     task = GuidanceTask((x_tr, y_tr), (x_va, y_va), len(classes), s.guidance, s, device, s.eval_batch_size, policy)
     n_params = sum(p.numel() for p in model.parameters())
     log.info(
         f"guided AE: L={s.latent} guidance={s.guidance} seed={s.seed}, {len(y_tr)} train / {len(y_va)} valid images "
-        f"{x_tr.shape[1:3]} -> {s.image_size} px, {n_params / 1e6:.1f}M parameters, {device}"
+        f"{x_tr.shape[1:3]} -> {s.image_size} px (stem {s.stem}), {n_params / 1e6:.1f}M parameters, {device}"
     )
     stats: dict = {}
-    history = fit(model, task, cfg, device, checkpoint=checkpoint, stop_after=stop_after, stats=stats)
-    if len(history) < cfg.epochs:
-        return None
-    rec = task.reconstructions(model, recon_indices(len(y_va), s.n_reconstructions))
+    with policy.precision():
+        history = fit(model, task, cfg, device, checkpoint=checkpoint, stop_after=stop_after, stats=stats)
+        if len(history) < cfg.epochs:
+            return None
+        rec = task.reconstructions(model, recon_indices(len(y_va), s.n_reconstructions))
     final = next(r for r in reversed(history) if "valid_recon" in r)
     metrics = {
         "latent": s.latent,
@@ -184,8 +199,9 @@ def run_experiment(
         "seed": cfg.seed,
         "epochs": cfg.epochs,
         "image_size": s.image_size,
+        "stem": s.stem,
         "width": s.width,
-        "n_train": len(y_tr),
+        **subset.record(),
         "n_valid": len(y_va),
         "device": str(device),
         "seconds_per_epoch": float(np.mean([r["seconds"] for r in history])),

@@ -2,10 +2,12 @@
 
 A `Task` owns its data (already on the device) and says how to compute the loss of a batch of indices and
 how to evaluate; `fit` owns everything else: seeded shuffling, optimiser and OneCycle schedule, the numeric
-policy (bf16 autocast, channels_last, torch.compile with the fused optimizer; the same on a CPU and a GPU),
-a non-finite-loss stop, one log line per epoch, and atomic checkpoints from which a killed or preempted job
-resumes with identical results (every epoch's randomness is derived from (seed, epoch), not from the state of
-a long-lived generator).
+policy (bf16 autocast, channels_last, torch.compile with the fused optimizer; the same on a CPU and a GPU;
+IEEE float32 math when autocast is off), a non-finite-loss stop, one log line per epoch, and atomic checkpoints
+from which a killed or preempted job resumes with identical results (every epoch's randomness is derived from
+(seed, epoch), not from the state of a long-lived generator). Checkpoints are written by wall-clock time
+(`checkpoint_minutes`), never just before the job writes its outputs, so short runs write none and long runs
+write one every few minutes, not one per epoch.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from typing import Protocol
 
 import torch
 
+from lbr.device import float32_math
 from lbr.errors import LbrError
 from lbr.io import atomic_path
-from lbr.training.policy import autocast_context
+from lbr.training.policy import autocast_context, uses_tf32
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +49,13 @@ class LoopConfig:
     eval_every: int = 1
     eval_epochs: tuple[int, ...] = field(default_factory=tuple)
     autocast: torch.dtype | None = None
-    checkpoint_every: int = 0
+    checkpoint_minutes: float = 0.0
     channels_last: bool = False
     compile: bool = False
     compile_mode: str = "default"
+    data: str = ""
 
-    RUNTIME = ("checkpoint_every", "channels_last", "compile", "compile_mode")
+    RUNTIME = ("checkpoint_minutes", "channels_last", "compile", "compile_mode")
 
     @classmethod
     def of(cls, settings, policy, **overrides) -> LoopConfig:
@@ -62,8 +66,9 @@ class LoopConfig:
         return cls(**({k: v for k, v in asdict(settings).items() if k in names} | resolved | overrides))
 
     def recipe(self) -> dict:
-        """The fields that decide the numbers (what a checkpoint must agree on to be resumed)."""
-        return {k: v for k, v in asdict(self).items() if k not in self.RUNTIME}
+        """The fields that decide the numbers (what a checkpoint must agree on to be resumed). `data`, a
+        fingerprint of the training images (a training subset's sha), counts only when a trainer sets it."""
+        return {k: v for k, v in asdict(self).items() if k not in self.RUNTIME and (k != "data" or v)}
 
 
 class Task(Protocol):
@@ -80,13 +85,6 @@ class Task(Protocol):
 
     def evaluate(self, model: torch.nn.Module, epoch: int) -> dict:
         """Metrics after `epoch` (0-based), model in eval mode under no_grad."""
-
-
-def configure_cuda() -> None:
-    """Fast GPU kernels: cuDNN autotuning for the fixed batch shape, TF32 for the float32 matmuls left
-    outside bf16 autocast. (GPU runs are therefore not bitwise reproducible; CPU runs are.)"""
-    torch.backends.cudnn.benchmark = True
-    torch.set_float32_matmul_precision("high")
 
 
 def compile_model(model: torch.nn.Module, cfg: LoopConfig) -> torch.nn.Module:
@@ -156,6 +154,19 @@ def save_checkpoint(path: str | Path, state: dict) -> None:
         torch.save(state, tmp)
 
 
+def match_parameter_layout(opt: torch.optim.Optimizer) -> None:
+    """Give every optimizer state tensor shaped like its parameter that parameter's dtype, device and strides.
+
+    `Optimizer.load_state_dict` moves state to the parameter's device and dtype but keeps the strides it was
+    saved with, so a run resumed under another memory layout (channels_last is a runtime key) would hand CUDA's
+    fused Adam a contiguous moment for a channels_last weight, which it refuses."""
+    for group in opt.param_groups:
+        for param in group["params"]:
+            for name, value in opt.state.get(param, {}).items():
+                if torch.is_tensor(value) and value.shape == param.shape and value.stride() != param.stride():
+                    opt.state[param][name] = torch.empty_like(param).copy_(value)
+
+
 def load_checkpoint(path: str | Path, cfg: LoopConfig) -> dict | None:
     path = Path(path)
     if not path.exists():
@@ -183,13 +194,24 @@ def fit(
     """Train `model` on `task` for cfg.epochs; return the per-epoch history (resumes from `checkpoint`).
 
     `on_epoch_end(model, epoch, row)` runs after every epoch (e.g. to record dynamics) and may add to `row`.
-    `stop_after` ends the run after that many epochs of this call (simulates preemption in tests). `stats`, when
-    given, receives startup_seconds (process start to the first training step) and first_step_seconds (the
-    first step, compilation included). Evaluation runs the eager model (a compiled one would recompile for its
-    batch shapes) under the same autocast.
+    A checkpoint is written when `cfg.checkpoint_minutes` have passed since the last one (or since the start),
+    except after the last epoch, whose results the caller writes at once. `stop_after` ends the run after that
+    many epochs of this call and checkpoints it (a preemption drill for tests). `stats`, when given, receives
+    startup_seconds (process start to the first training step) and first_step_seconds (the first step,
+    compilation included). Evaluation runs the eager model (a compiled one would recompile for its batch shapes)
+    under the same autocast. Float32 math is IEEE float32 unless bf16 autocast is on (`lbr.training.policy`).
     """
+    cuda = device.type == "cuda"
+    with float32_math(uses_tf32(cfg.autocast, device), cudnn_benchmark=cuda):
+        return _fit(model, task, cfg, device, checkpoint, on_epoch_end, parameters, stop_after, stats)
+
+
+def _sync(device: torch.device) -> None:
     if device.type == "cuda":
-        configure_cuda()
+        torch.cuda.synchronize(device)
+
+
+def _fit(model, task, cfg, device, checkpoint, on_epoch_end, parameters, stop_after, stats) -> list[dict]:
     model = model.to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -202,6 +224,7 @@ def fit(
     if checkpoint is not None and (state := load_checkpoint(checkpoint, cfg)) is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
+        match_parameter_layout(opt)
         sched.load_state_dict(state["scheduler"])
         history, start = state["history"], state["epoch"] + 1
         log.info("resumed from %s after epoch %d", checkpoint, state["epoch"])
@@ -209,8 +232,10 @@ def fit(
     autocast = autocast_context(cfg.autocast, device)
     stats = {} if stats is None else stats
     done_here = 0
+    last_saved = time.monotonic()
     for epoch in range(start, cfg.epochs):
-        t0 = time.time()
+        _sync(device)
+        t0 = time.perf_counter()
         gen = epoch_generator(cfg.seed, epoch, device)
         order = torch.randperm(task.n_train, device=device, generator=gen)
         model.train()
@@ -220,7 +245,7 @@ def fit(
             first = "startup_seconds" not in stats
             if first:
                 stats["startup_seconds"] = process_seconds()
-                step_start = time.time()
+                step_start = time.perf_counter()
             idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
             with autocast:
                 loss = task.loss(step_model, idx, gen)
@@ -235,18 +260,18 @@ def fit(
             sched.step()
             total += loss.detach().float()
             if first:
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                stats["first_step_seconds"] = time.time() - step_start
+                _sync(device)
+                stats["first_step_seconds"] = time.perf_counter() - step_start
                 startup, step_time = stats["startup_seconds"], stats["first_step_seconds"]
                 log.info(f"first training step {startup:.1f} s after the process started; it took {step_time:.1f} s")
-        train_loss = float(total) / n_steps
+        train_loss = float(total) / n_steps  # one host sync per epoch
+        seconds = time.perf_counter() - t0
         if not math.isfinite(train_loss):
             raise LbrError(
                 f"the training loss became {train_loss} in epoch {epoch}; lower the learning rate or check "
                 "the input data for NaN/inf values."
             )
-        row = {"epoch": epoch, "train_loss": train_loss, "lr": sched.get_last_lr()[0], "seconds": time.time() - t0}
+        row = {"epoch": epoch, "train_loss": train_loss, "lr": sched.get_last_lr()[0], "seconds": seconds}
         row |= {f"train_{name}": float(value) / n_steps for name, value in terms.items()}
         if _eval_due(cfg, epoch):
             model.eval()
@@ -261,10 +286,11 @@ def fit(
         done_here += 1
         last = epoch == cfg.epochs - 1
         preempt = stop_after is not None and done_here >= stop_after
-        due = cfg.checkpoint_every and (epoch + 1) % cfg.checkpoint_every == 0
-        if checkpoint is not None and (last or preempt or due):
+        due = cfg.checkpoint_minutes > 0 and time.monotonic() - last_saved >= 60.0 * cfg.checkpoint_minutes
+        if checkpoint is not None and not last and (preempt or due):
             state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict()}
             save_checkpoint(checkpoint, state | {"epoch": epoch, "history": history, "recipe": cfg.recipe()})
+            last_saved = time.monotonic()
         if preempt and not last:
             break
     return history

@@ -2,7 +2,11 @@
 device, bf16 autocast of the forward pass, the channels_last layout, torch.compile of the training step (with
 the fused optimizer). Every choice runs on a CPU as on a GPU (bf16 autocast on the CPU, float16 tensors,
 inductor with the machine's C compiler), so a GPU changes only the speed. `auto` picks the fast choice on a
-GPU and float32 eager on a CPU; the policy a run used is recorded in its metrics."""
+GPU and float32 eager on a CPU; the policy a run used is recorded in its metrics.
+
+float32 means float32: with autocast off a job runs its float32 matmuls and cuDNN convolutions in IEEE float32
+for its whole run (PyTorch's cuDNN default is TF32, a 10-bit mantissa). Under bf16 autocast the matmuls and
+convolutions run in bf16 and the few float32 ops left outside autocast may use TF32 on a GPU."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from lbr.device import float32_math
 from lbr.errors import LbrError
 
 DTYPES = {"uint8": torch.uint8, "float16": torch.float16, "float32": torch.float32}
@@ -23,6 +28,19 @@ class Policy:
     channels_last: bool
     compile: bool
     compile_mode: str
+    device_type: str = "cpu"
+
+    @property
+    def tf32(self) -> bool:
+        return uses_tf32(self.autocast, torch.device(self.device_type))
+
+    def precision(self):
+        """The block in which the job computes: TF32 switches per `tf32`, cuDNN autotuning on a GPU."""
+        return float32_math(self.tf32, cudnn_benchmark=self.device_type == "cuda")
+
+    def math_precision(self) -> str:
+        """What matmuls and convolutions compute in: bf16 (autocast), tf32 or float32."""
+        return "bf16" if self.autocast is not None else "tf32" if self.tf32 else "float32"
 
     def autocast_context(self, device: torch.device):
         return autocast_context(self.autocast, device)
@@ -48,7 +66,16 @@ class Policy:
             "channels_last": self.channels_last,
             "compile": self.compile,
             "compile_mode": self.compile_mode,
+            "matmul_precision": self.math_precision(),
+            "conv_precision": self.math_precision(),
+            "float32_ops": "tf32" if self.tf32 else "float32",
         }
+
+
+def uses_tf32(autocast: torch.dtype | None, device: torch.device) -> bool:
+    """TF32 for the float32 ops of a job: only on a GPU and only under bf16 autocast, never when it asked for
+    float32 (autocast off)."""
+    return device.type == "cuda" and autocast is not None
 
 
 def autocast_context(dtype: torch.dtype | None, device: torch.device):
@@ -74,6 +101,7 @@ def resolve(settings, device: torch.device, fast_storage: str) -> Policy:
         channels_last=bool(choice(settings.channels_last, True, False)),
         compile=bool(choice(settings.compile, True, False)),
         compile_mode=settings.compile_mode,
+        device_type=device.type,
     )
 
 
