@@ -1,9 +1,10 @@
 """What a dataset is read from, listed cheaply enough to do while the workflow plans.
 
 A dataset's files are inputs of its `prepare` job, but a folder of 100,000 images cannot be 100,000 Snakemake
-inputs. Instead the rule gets a *fingerprint* as a param: a hash of the relative path, size and mtime (ns) of
-every file the reader reads. Adding, removing, replacing or touching one file changes it, so Snakemake plans
-`prepare` (reason: params changed) and everything downstream, and nothing else; no image is opened.
+inputs. Instead the rule's params (the dataset's options, workflow/rules/common.smk) carry a *fingerprint*: a
+hash of the relative path, size and mtime (ns) of every file the reader reads. Adding, removing, replacing or
+touching one file changes it, so Snakemake plans `prepare` (reason: params changed) and everything downstream,
+and nothing else; no image is opened.
 
 The listing of a custom image folder (root/{train,test}/<class>/<image>) is the one the reader decodes, so the
 fingerprint covers exactly what is read, and the class folders are checked here, while planning, as well as when
