@@ -102,9 +102,9 @@ def test_null_elsewhere_means_the_default_unless_null_is_a_value(tmp_path):
 
 def test_null_drops_a_custom_dataset(tmp_path):
     config = layered(tmp_path, {"custom_datasets": {"mine": None, "yours": {"format": "folder", "root": "data"}}})
-    assert config["custom_datasets"] == {
-        "theirs": PROFILE["custom_datasets"]["theirs"],
-        "yours": {"format": "folder", "root": "data"},
+    assert config["custom_datasets"] == {  # skip_corrupt: the schema's default
+        "theirs": PROFILE["custom_datasets"]["theirs"] | {"skip_corrupt": False},
+        "yours": {"format": "folder", "root": "data", "skip_corrupt": False},
     }
 
 

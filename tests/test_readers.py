@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
 import zipfile
 
 import numpy as np
@@ -20,6 +22,7 @@ from archives import (
     write_imagenette_tgz,
     write_svhn_mat,
 )
+from repo_copy import snakemake as run_snakemake
 
 
 def test_svhn_mat_labels_ten_become_zero(tmp_path):
@@ -230,6 +233,101 @@ def test_custom_image_folder(tmp_path):
     spec = dataset_spec("pets", {}, {"pets": {"format": "folder"}})
     data = prepare(spec, {"format": "folder", "root": str(tmp_path), "size": 16}, None)
     assert data["train"][0].shape == (4, 16, 16, 3) and data["classes"] == ["cat", "dog"]
+
+
+def _pets(root, per_split=(3, 2)):
+    """root/{train,test}/{cat,dog}/<i>.jpg, 20 x 30 JPEGs."""
+    rng = np.random.default_rng(1)
+    for split, n in zip(("train", "test"), per_split):
+        for cls in ("cat", "dog"):
+            (root / split / cls).mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)).save(root / split / cls / f"{i}.jpg")
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+PETS = {"format": "folder", "size": 16, "skip_corrupt": False}
+
+
+def test_a_corrupt_image_is_named_with_what_to_do(tmp_path):
+    _pets(tmp_path)
+    _truncate(tmp_path / "train/dog/1.jpg")
+    spec = dataset_spec("pets", {}, {"pets": {"format": "folder"}})
+    with pytest.raises(LbrError) as err:
+        prepare(spec, PETS | {"root": str(tmp_path)}, None)
+    message = str(err.value)
+    assert message.startswith(f"image {tmp_path / 'train/dog/1.jpg'} cannot be decoded (") and "runcated" in message
+    assert message.endswith(
+        f"; remove it from {tmp_path}, or set custom_datasets.pets.skip_corrupt: true to leave out every image that "
+        "does not decode (each is logged)."
+    )
+
+
+def test_skip_corrupt_leaves_out_and_logs_each_bad_image(tmp_path, caplog):
+    _pets(tmp_path)
+    _truncate(tmp_path / "train/dog/1.jpg")
+    (tmp_path / "test/cat/0.jpg").write_bytes(b"not an image at all")
+    spec = dataset_spec("pets", {}, {"pets": {"format": "folder"}})
+    with caplog.at_level(logging.WARNING, logger="lbr.readers"):
+        data = prepare(spec, PETS | {"root": str(tmp_path), "skip_corrupt": True}, None)
+    assert list(data["train"][1]) == [0, 0, 0, 1, 1] and list(data["test"][1]) == [0, 1, 1]  # labels stay aligned
+    assert data["train"][0].shape == (5, 16, 16, 3)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0].startswith(f"skipped {tmp_path / 'train/dog/1.jpg'}: it cannot be decoded (")
+    assert "runcated" in lines[0]
+    assert any(line.startswith(f"skipped {tmp_path / 'test/cat/0.jpg'}: it cannot be decoded") for line in lines)
+    assert f"{tmp_path / 'train'}: skipped 1 of 6 images that cannot be decoded" in lines
+    assert f"{tmp_path / 'test'}: skipped 1 of 4 images that cannot be decoded" in lines
+
+
+def test_the_first_bad_image_stops_decoding_without_waiting_for_the_rest(monkeypatch):
+    from lbr.data import readers
+
+    calls = []
+
+    def load(path, *args):
+        calls.append(path)
+        if path == "0.png":
+            raise readers.UndecodableImage(path, "broken")
+        time.sleep(0.001)
+        return np.zeros((2, 2, 3), np.uint8)
+
+    monkeypatch.setattr(readers, "_load_image", load)
+    with pytest.raises(LbrError, match=r"^image 0.png cannot be decoded \(broken\); fix it.$"):
+        readers.decode_images([f"{i}.png" for i in range(1000)], threads=1, fix="fix it")
+    assert len(calls) < 200  # the queued images were cancelled, not decoded (1000 would take a second)
+
+
+def test_a_class_missing_from_test_stops_the_job_too(tmp_path):
+    _pets(tmp_path)
+    for f in (tmp_path / "test/dog").iterdir():
+        f.unlink()
+    spec = dataset_spec("pets", {}, {"pets": {"format": "folder"}})
+    with pytest.raises(LbrError, match=r"different class folders \(only in train/: dog; a folder without images"):
+        prepare(spec, PETS | {"root": str(tmp_path)}, None)
+
+
+@pytest.mark.workflow
+def test_a_corrupt_image_is_one_line_in_the_job_log(workflow_dir):
+    _pets(workflow_dir / "pets")
+    _truncate(workflow_dir / "pets/test/cat/1.jpg")
+    (workflow_dir / "mine.yaml").write_text("custom_datasets:\n  pets: {format: folder, root: pets, size: 16}\n")
+    result = run_snakemake(workflow_dir, "-c1", "results/data/pets/train.npz", "--configfile", "mine.yaml")
+    assert result.returncode != 0
+    log = (workflow_dir / "logs/prepare/pets.log").read_text()
+    assert "Traceback" not in log
+    error = [line for line in log.splitlines() if " ERROR " in line]
+    assert len(error) == 1
+    assert re.fullmatch(  # the paths as the config gives them (relative to the working folder)
+        r"image pets/test/cat/1.jpg cannot be decoded \([^;]*runcated[^;]*\); remove it from pets, or set "
+        r"custom_datasets.pets.skip_corrupt: true to leave out every image that does not decode \(each is logged\).",
+        error[0].split(" ERROR ", 1)[1],
+    )
+    assert not (workflow_dir / "results/data/pets/train.npz").exists()
 
 
 def test_unknown_dataset_lists_known_ones():

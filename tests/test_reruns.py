@@ -97,7 +97,7 @@ def test_plot_setting_reruns_only_the_figure(repo, key, value):
 
 
 def test_spectrum_setting_reruns_spectrum_and_figure_not_data(repo):
-    set_demo(repo, "spectrum", "chunk_rows", 1000)
+    set_demo(repo, "spectrum", "max_vectors", 1000)
     jobs, why, _ = plan(repo)
     assert jobs == {"spectrum": 1, "fig9": 1}
     assert why["params have changed since last execution"] == {"spectrum"}

@@ -10,14 +10,24 @@ import pytest
 import yaml
 
 from lbr import cli
-from lbr.tables.scorecard import COLUMNS, DIFFERS, NOT_BUILT, REPRODUCED, as_html, scorecard
+from lbr.tables.scorecard import (
+    COLUMNS,
+    DIFFERS,
+    NOT_BUILT,
+    NOT_COMPARABLE,
+    REPRODUCED,
+    STATUSES,
+    as_html,
+    as_text,
+    scorecard,
+)
 
 from repo_copy import snakemake as run_snakemake
 
 
 def statuses(tables: dict, **options) -> dict[str, str]:
     card = scorecard(tables, **options)
-    assert list(card.columns) == COLUMNS and card["status"].isin([REPRODUCED, DIFFERS, NOT_BUILT]).all()
+    assert list(card.columns) == COLUMNS and card["status"].isin(STATUSES).all()
     return dict(zip(card["id"], card["status"]))
 
 
@@ -133,6 +143,33 @@ def test_fig4_gap_gives_one_row_per_dataset_and_arch():
     assert got["fig4-cifar10-resnet9"] == REPRODUCED and got["fig4-svhn-mlp"] == DIFFERS
     only_top = table[table["side"] == "top"]
     assert statuses({"fig4": only_top})["fig4-gap"] == NOT_BUILT
+    rebuilt = scorecard({"fig4": table}).set_index("id").loc["fig4-cifar10-resnet9", "rebuilt"]
+    assert rebuilt.endswith("; +15.0 points over the shared range 20.0-80.0% of the variance (aug 1)")  # (20 + 10) / 2
+
+
+def test_fig4_gap_without_a_shared_variance_range_says_what_it_compared():
+    """The issue's table: top levels hold 52-94% of the variance, bottom levels 1.5-48%. Nothing is interpolated
+    across the gap: the nearest points are compared, and named, when they are at most 10 points of variance
+    apart; further apart, the row is 'not comparable'."""
+    near = fig4_runs("pets", "mlp", 1, {0.52: 0.40, 0.94: 0.50}, {0.015: 0.60, 0.48: 0.657})
+    far = fig4_runs("pets", "resnet9", 1, {0.70: 0.40, 0.94: 0.50}, {0.015: 0.60, 0.48: 0.657})
+    card = scorecard({"fig4": pd.concat([near, far])}).set_index("id")
+    assert card.loc["fig4-pets-mlp", "status"] == REPRODUCED
+    assert card.loc["fig4-pets-mlp", "rebuilt"] == (
+        "+25.7 points between the nearest points, bottom at 48.0%, top at 52.0% of the variance (no shared variance "
+        "range: bottom levels cover 1.5-48.0%, top levels 52.0-94.0%) (aug 1)"
+    )
+    assert "shared variance range" not in card.loc["fig4-pets-mlp", "rebuilt"].split("(no")[0]
+    assert card.loc["fig4-pets-resnet9", "status"] == NOT_COMPARABLE
+    assert card.loc["fig4-pets-resnet9", "rebuilt"] == (
+        "not comparable: no shared variance range (bottom levels cover 1.5-48.0%, top levels 70.0-94.0%); the nearest "
+        "points, bottom at 48.0%, top at 70.0% of the variance, are 22.0 points of variance apart (aug 1)"
+    )
+    text = as_text(scorecard({"fig4": pd.concat([near, far])}))
+    assert text.splitlines()[-1] == "1 reproduced, 0 differs, 1 not comparable, 15 not built"
+    # a losing bottom at the nearest points differs, as over a shared range
+    worse = fig4_runs("pets", "mlp", 1, {0.52: 0.70}, {0.48: 0.60})
+    assert statuses({"fig4": worse})["fig4-pets-mlp"] == DIFFERS
 
 
 def test_fig2_regimes():
@@ -239,7 +276,7 @@ def test_lbr_check_prints_the_scorecard_aligned(tmp_path, capsys):
     assert header.split() == ["status", "id", "claim", "paper", "rebuilt", "test", "table"]
     gauss = next(line for line in out if "fig7-gaussian" in line)
     assert gauss.startswith(REPRODUCED) and gauss.index("fig7-gaussian") == header.index("id")
-    assert out[-1] == f"2 {REPRODUCED}, 0 {DIFFERS}, {len(scorecard({})) - 2} {NOT_BUILT}"
+    assert out[-1] == f"2 {REPRODUCED}, 0 {DIFFERS}, 0 {NOT_COMPARABLE}, {len(scorecard({})) - 2} {NOT_BUILT}"
 
     card = tmp_path / "paper_check.csv"
     scorecard({"fig7": fig7_rows(0.3, 12.0)}).to_csv(card, index=False)

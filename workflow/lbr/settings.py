@@ -5,7 +5,8 @@ it for its params, the job's script calls it again when the job starts. Its fiel
 - recipe fields decide what a job computes. `recipe()` returns them and the rule passes them to Snakemake as
   params, so changing one reruns exactly the jobs that depend on it;
 - runtime fields (RUNTIME) decide how a job runs: device, compile and its mode, evaluation batch size,
-  checkpoint cadence, keeping checkpoints. They are read from config when the job starts and rerun nothing.
+  checkpoint cadence, keeping checkpoints, chunk sizes. They are read from config when the job starts and rerun
+  nothing; each changes the results by round-off at most.
 Defaults live only in the schema (workflow/schemas/config.schema.yaml), which fills them into config; no field
 here has a default. No torch import: the workflow evaluates these while it plans.
 """
@@ -69,11 +70,17 @@ class DeviceSettings(JobSettings):
     device: str
 
 
+# Chunk sizes only bound memory: results agree across them to round-off (tests/test_chunk_sizes.py), so they are
+# runtime keys, and tuning one to a machine reruns nothing.
+CHUNKS = ("chunk_rows", "chunk_cols")
+
+
 @dataclass(frozen=True)
 class SpectrumSettings(DeviceSettings):
     """The eigenbasis of one dataset (config `spectrum`)."""
 
     SECTION = "spectrum"
+    RUNTIME = (*DeviceSettings.RUNTIME, *CHUNKS)
 
     method: str
     chunk_rows: int
@@ -86,6 +93,7 @@ class FilterSettings(DeviceSettings):
     """Projection of one dataset onto one subspace (config `filter`; the grid itself is `subspaces.Grid`)."""
 
     SECTION = "filter"
+    RUNTIME = (*DeviceSettings.RUNTIME, "chunk_rows")
 
     chunk_rows: int
 
@@ -208,6 +216,7 @@ class MomentsSettings(DeviceSettings):
     `closed_form`)."""
 
     SECTION = "closed_form"
+    RUNTIME = (*DeviceSettings.RUNTIME, *CHUNKS)
 
     method: str
     chunk_rows: int

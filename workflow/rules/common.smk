@@ -2,13 +2,16 @@
 
 import json
 from dataclasses import asdict
+from functools import cache
 
 from snakemake.logging import logger
 
 from lbr.config import dataset_names, dataset_options, fig1_top_problem, fig4_for, fig4_levels, source_problem
 from lbr.cost import jobs as job_costs
 from lbr.cost.throughput import load as load_throughput
+from lbr.data.content import dataset_fingerprint
 from lbr.data.registry import dataset_spec, resized_options
+from lbr.errors import LbrError
 from lbr.settings import (
     AlignmentSettings,
     ClassifierSettings,
@@ -23,6 +26,7 @@ from lbr.settings import (
     format_guidance,
 )
 from lbr.spectral.subspaces import Grid
+from lbr.theory.method import covariance_consumers
 
 DATASETS = dataset_names(config)
 THROUGHPUT = load_throughput(config["gpu_throughput"])  # GPU rates behind the training jobs' Slurm runtimes
@@ -70,6 +74,16 @@ def recipe(kind):
     return params
 
 
+def moments_consumers(wildcards):
+    """Params entry of a dataset's closed-form statistics: the sections (fig7, noise_check) whose Theorem 3 solve
+    reads them and needs the D x D covariance, whatever N (`lbr.theory.method`); an explicit
+    closed_form.method gram that cannot serve them stops the planning with one sentence."""
+    try:
+        return covariance_consumers(config, wildcards.dataset, wildcards.prep)
+    except LbrError as err:
+        raise LbrError(str(err)) from None
+
+
 def needs_download(name):
     return dataset_spec(name, dataset_options(config, name), config["custom_datasets"]).kind in (
         "remote",
@@ -110,7 +124,36 @@ def manifest_input(wildcards):
 
 
 def prepare_options(wildcards):
-    return json.dumps(dataset_options(config, wildcards.dataset), sort_keys=True)
+    """Params entry of the jobs that read a dataset (download, prepare): its options, and under `content` the
+    fingerprint of its files when it has files to list, so that any change to them reruns those jobs and
+    what depends on them. (Datasets with nothing to list keep the options as they were.)"""
+    return with_content(dataset_options(config, wildcards.dataset), wildcards.dataset)
+
+
+def with_content(options, name):
+    """`options` with the dataset's content fingerprint, as JSON. A problem found while listing (class folders
+    that differ between train and test, a missing folder) stops the planning with its sentence."""
+    try:
+        content = dataset_content(name)
+    except LbrError as err:
+        raise LbrError(str(err)) from None  # the sentence, without the listing's frames
+    return json.dumps(options | ({"content": content} if content else {}), sort_keys=True)
+
+
+@cache
+def dataset_content(name):
+    """Fingerprint of the files a dataset is read from (`lbr.data.content`), listed once per planning: a
+    custom image folder's images (its class folders checked here), a custom npz pair, a registered dataset's
+    copies in data_root; None when there is nothing to list."""
+    options = dataset_options(config, name)
+    spec = dataset_spec(name, options, config["custom_datasets"])
+    return dataset_fingerprint(spec, options, config["data_root"], config["download_dir"])
+
+
+def custom_files(wildcards):
+    """A custom npz dataset's two files, inputs of its prepare jobs (a folder's images are its fingerprint)."""
+    entry = config["custom_datasets"].get(wildcards.dataset, {})
+    return [entry["train"], entry["test"]] if entry.get("format") == "npz" else []
 
 
 def dataset_mem_mb(wildcards, attempt):
@@ -202,7 +245,7 @@ def resized_data_options(wildcards):
     """Options of the guidance experiment's own square copy of a dataset (rule prepare_resized)."""
     options = dataset_options(config, wildcards.dataset) | GUIDANCE["source_options"]
     spec = dataset_spec(wildcards.dataset, options, config["custom_datasets"])
-    return json.dumps(resized_options(spec, options, int(wildcards.size)), sort_keys=True)
+    return with_content(resized_options(spec, options, int(wildcards.size)), wildcards.dataset)
 
 
 def fig5_recon_inputs():

@@ -1,5 +1,7 @@
 """Raw files (download or data_root) -> canonical arrays results/data/{dataset}/{split}.npz, and square copies
-results/data/{dataset}-{size}px/ for the guidance experiment."""
+results/data/{dataset}-{size}px/ for the guidance experiment. A dataset's files are inputs through the `options`
+param, which holds a fingerprint of their paths, sizes and mtimes (common.smk): any change to them reruns these
+jobs."""
 
 
 localrules:
@@ -31,6 +33,7 @@ rule download:
 rule prepare:
     input:
         manifest=manifest_input,
+        files=custom_files,
     output:
         train="results/data/{dataset}/train.npz",
         test="results/data/{dataset}/test.npz",
@@ -53,6 +56,7 @@ rule prepare:
 rule prepare_resized:
     input:
         manifest=manifest_input,
+        files=custom_files,
     output:
         train="results/data/{dataset}-{size}px/train.npz",
         test="results/data/{dataset}-{size}px/test.npz",

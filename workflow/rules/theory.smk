@@ -30,8 +30,9 @@ rule alignment_moments:
         runtime=60,
     params:
         recipe=recipe(MomentsSettings),
+        covariance_for=moments_consumers,
     message:
-        "X^T X and X^T Y of {wildcards.dataset} ({wildcards.prep} pixels)"
+        "Sufficient statistics of {wildcards.dataset} ({wildcards.prep} pixels)"
     script:
         "../scripts/alignment_moments.py"
 

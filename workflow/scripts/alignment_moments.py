@@ -12,7 +12,15 @@ def main(smk):
     s = MomentsSettings.from_config(smk.config)
     x, y, classes = load_split(smk.input.train)
     moments = alignment.compute_moments(
-        x, y, len(classes), smk.wildcards.prep, s.method, pick_device(s.device), s.chunk_rows, s.chunk_cols
+        x,
+        y,
+        len(classes),
+        smk.wildcards.prep,
+        s.method,
+        pick_device(s.device),
+        s.chunk_rows,
+        s.chunk_cols,
+        need_covariance=bool(smk.params.covariance_for),
     )
     alignment.save_moments(smk.output[0], moments)
 

@@ -7,6 +7,7 @@ import gzip
 import itertools
 import logging
 import pickle
+import struct
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,13 +15,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from lbr.data.content import IMAGE_SUFFIXES, list_image_folder
 from lbr.data.registry import AHCD_CLASSES, AHDD_CLASSES, IMAGENETTE_CLASSES
 from lbr.errors import LbrError
 from lbr.progress import Progress
 
 log = logging.getLogger("lbr.readers")
 Split = tuple[np.ndarray, np.ndarray]
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -126,19 +127,88 @@ def read_svhn(files: dict, options: dict) -> dict:
     return out
 
 
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError)
+DAMAGED_COPY = "delete the extracted folder it is in and rerun to extract the archive again"
+
+
+class UndecodableImage(LbrError):
+    """An image file that PIL cannot decode (truncated, corrupt, not an image): its path and why."""
+
+    def __init__(self, path: Path, reason: str, fix: str = DAMAGED_COPY):
+        self.path, self.reason = path, reason
+        super().__init__(f"image {path} cannot be decoded ({reason}); {fix}.")
+
+
 def _load_image(path: Path, size: int | None, resize: int | None, mode: str) -> np.ndarray:
-    with Image.open(path) as im:
-        im = im.convert(mode)
-        if resize:
-            w, h = im.size
-            scale = resize / min(w, h)
-            im = im.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR)
-        if size:
-            w, h = im.size
-            left, top = round((w - size) / 2), round((h - size) / 2)
-            im = im.crop((left, top, left + size, top + size))
-        arr = np.asarray(im, dtype=np.uint8)
+    try:
+        with Image.open(path) as im:
+            im = im.convert(mode)
+            if resize:
+                w, h = im.size
+                scale = resize / min(w, h)
+                im = im.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR)
+            if size:
+                w, h = im.size
+                left, top = round((w - size) / 2), round((h - size) / 2)
+                im = im.crop((left, top, left + size, top + size))
+            arr = np.asarray(im, dtype=np.uint8)
+    except DECODE_ERRORS as err:
+        raise UndecodableImage(path, str(err) or type(err).__name__) from None
     return arr[..., None] if arr.ndim == 2 else arr
+
+
+def decode_images(
+    paths: list[Path],
+    size: int | None = None,
+    resize: int | None = None,
+    mode: str = "RGB",
+    threads: int = 1,
+    what: str = "images",
+    skip_corrupt: bool = False,
+    fix: str = DAMAGED_COPY,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decode images into one uint8 array, optionally resizing the short side and center-cropping; logs its
+    progress (`what` names the images in the log). Returns (images, indices into `paths` of those decoded).
+
+    A file that does not decode stops the job with a sentence naming it and `fix`; with `skip_corrupt` it is
+    logged and left out instead, and the number left out is logged at the end."""
+    if not paths:
+        return np.zeros((0, size or 1, size or 1, 3 if mode == "RGB" else 1), np.uint8), np.zeros(0, np.int64)
+
+    def load(path: Path) -> np.ndarray | None:
+        try:
+            return _load_image(path, size, resize, mode)
+        except UndecodableImage as err:
+            if not skip_corrupt:
+                raise UndecodableImage(path, err.reason, fix) from None
+            log.warning("skipped %s: it cannot be decoded (%s)", path, err.reason)
+            return None
+
+    out, kept = None, []
+    pool = ThreadPoolExecutor(max(1, threads))
+    try:
+        with Progress(f"decoding {what}", len(paths), "images", logger=log) as progress:
+            for i, arr in enumerate(pool.map(load, paths)):
+                progress.advance()
+                if arr is None:
+                    continue
+                if out is None:
+                    out = np.empty((len(paths), *arr.shape), np.uint8)
+                elif arr.shape != out.shape[1:]:
+                    raise LbrError(
+                        f"image {paths[i]} decodes to shape {arr.shape}, not {out.shape[1:]} like {paths[kept[0]]}; "
+                        "set a size for this dataset."
+                    )
+                out[len(kept)] = arr
+                kept.append(i)
+    finally:
+        pool.shutdown(cancel_futures=True)  # a stop at the first bad image does not wait for the rest to decode
+    skipped = len(paths) - len(kept)
+    if skipped:
+        log.warning("%s: skipped %d of %d images that cannot be decoded", what, skipped, len(paths))
+    if out is None:
+        raise LbrError(f"none of the {len(paths)} {what} images can be decoded; check the files.")
+    return out[: len(kept)], np.asarray(kept, dtype=np.int64)
 
 
 def load_images(
@@ -149,26 +219,8 @@ def load_images(
     threads: int = 1,
     what: str = "images",
 ) -> np.ndarray:
-    """Decode images into one uint8 array, optionally resizing the short side and center-cropping; logs
-    its progress (`what` names the images in the log)."""
-    if not paths:
-        return np.zeros((0, size or 1, size or 1, 3 if mode == "RGB" else 1), np.uint8)
-    load: Callable[[Path], np.ndarray] = lambda p: _load_image(p, size, resize, mode)  # noqa: E731
-    with Progress(f"decoding {what}", len(paths), "images", logger=log) as progress:
-        first = load(paths[0])
-        out = np.empty((len(paths), *first.shape), np.uint8)
-        out[0] = first
-        progress.advance()
-        with ThreadPoolExecutor(max(1, threads)) as pool:
-            for i, arr in enumerate(pool.map(load, paths[1:]), start=1):
-                if arr.shape != first.shape:
-                    raise LbrError(
-                        f"image {paths[i]} decodes to shape {arr.shape}, not {first.shape}; set a size for this "
-                        "dataset."
-                    )
-                out[i] = arr
-                progress.advance()
-    return out
+    """`decode_images` for files that must all decode: just the array."""
+    return decode_images(paths, size, resize, mode, threads, what)[0]
 
 
 def _list_images(folder: Path) -> list[Path]:
@@ -321,25 +373,23 @@ def read_npz_pair(train: str, test: str) -> dict:
     return out
 
 
-def read_image_folder(root: str, size: int | None, mode: str = "RGB", threads: int = 1) -> dict:
-    """A user's own images: root/{train,test}/<class>/<image>; class names are the folder names."""
-    root_p = Path(root)
-    if not (root_p / "train").is_dir() or not (root_p / "test").is_dir():
-        raise LbrError(f"{root} must contain train/ and test/ folders with one sub-folder per class.")
-    classes = sorted(p.name for p in (root_p / "train").iterdir() if p.is_dir())
-    out = {"classes": classes}
+def read_image_folder(
+    root: str, size: int | None, mode: str = "RGB", threads: int = 1, dataset: str = "", skip_corrupt: bool = False
+) -> dict:
+    """A user's own images: root/{train,test}/<class>/<image>; class names are the folder names, listed as the
+    workflow lists them while it plans (`content.list_image_folder`). An image that does not decode stops the
+    job naming it, unless skip_corrupt leaves it out (logged)."""
+    listing = list_image_folder(root, dataset)
+    fix = (
+        f"remove it from {listing.root}, or set custom_datasets.{dataset}.skip_corrupt: true to leave out every image "
+        "that does not decode (each is logged)"
+    )
+    out = {"classes": list(listing.classes)}
     for split in ("train", "test"):
-        paths, labels = [], []
-        for i, c in enumerate(classes):
-            folder = root_p / split / c
-            found = _list_images(folder) if folder.is_dir() else []
-            paths += found
-            labels += [i] * len(found)
+        paths, labels = listing.paths(split)
         resize = size if size else None
-        out[split] = (
-            load_images(paths, size, resize, mode, threads, f"{root_p / split}"),
-            np.asarray(labels, dtype=np.int64),
-        )
+        x, kept = decode_images(paths, size, resize, mode, threads, f"{listing.root / split}", skip_corrupt, fix)
+        out[split] = (x, np.asarray(labels, dtype=np.int64)[kept])
     return out
 
 

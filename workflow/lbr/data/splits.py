@@ -14,7 +14,7 @@ from lbr.io import save_npz
 
 def prepare(spec: DatasetSpec, options: dict, manifest: dict | None, threads: int = 1) -> dict:
     """Return {'train': (x, y), 'test': (x, y), 'classes': [...]} for one dataset, validated."""
-    options = dict(options or {})
+    options = {k: v for k, v in (options or {}).items() if k != "content"}  # the planner's fingerprint of the files
     options.setdefault("threads", threads)
     if spec.kind == "builtin":
         params = {k: v for k, v in options.items() if k != "threads"}
@@ -23,8 +23,14 @@ def prepare(spec: DatasetSpec, options: dict, manifest: dict | None, threads: in
         if spec.reader == "npz":
             data = readers.read_npz_pair(options["train"], options["test"])
         elif spec.reader == "folder":
-            size = options.get("size")
-            data = readers.read_image_folder(options["root"], size, options.get("mode", "RGB"), threads)
+            data = readers.read_image_folder(
+                options["root"],
+                options.get("size"),
+                options.get("mode", "RGB"),
+                threads,
+                spec.name,
+                bool(options.get("skip_corrupt", False)),
+            )
         else:
             raise LbrError(f"custom dataset '{spec.name}' has format '{spec.reader}'; use npz or folder.")
     else:

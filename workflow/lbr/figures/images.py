@@ -76,7 +76,7 @@ def subspace_gallery(
     chosen = x[idx]
     blocks = [("original", chosen.astype(np.float32) / 255.0)]
     for sub, view in zip(subs, projected_views(chosen, spectrum, subs, display)):
-        kept = f"{100 * sub.variance_kept:.1f}% of the variance, {sub.dims} of {sub.n_directions} dims"
+        kept = f"{100 * sub.variance_kept:.1f}% of the variance, {sub.describe()}"
         label = f"{sub.side} subspace: {kept}"
         blocks.append((label, view))
     cols = min(columns, len(chosen))

@@ -6,6 +6,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
 
 from lbr.errors import LbrError
 from lbr.figures.style import styled
@@ -31,23 +32,59 @@ def measure_column(column: str, measure: str) -> tuple[str, str]:
 
 @styled
 def fig2(table: pd.DataFrame, measure: str = "code", k_max: int = 256):
-    """Alignment vs K: (a) K = 1..k_max, (b) K as a percentage of the input dimension."""
+    """Alignment vs K: (a) K = 1..k_max, (b) K as a percentage of the input dimension. Where a dataset's train
+    images span fewer than D directions (N < D), a dotted line and a dot mark K = rank: from there on the K
+    directions hold every train image, so the curve is 100% by construction (least squares on them interpolates
+    the train labels; on centred pixels, the labels minus their mean)."""
     require_columns(table, FIG2_COLUMNS, "the Fig. 2 table")
     col, tag = measure_column("alignment", measure)
     label, ylim = FIG2_AXIS[measure]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    colors = {}
     for name, part in table.groupby("dataset", sort=False):
         part = part.sort_values("K")
         head = part[part["K"] <= k_max]
-        (line,) = axes[0].plot(head["K"], head[col], lw=1.5, label=name)
+        (line,) = axes[0].plot(head["K"], head[col], lw=1.5, label=_data_label(name, part))
         axes[1].plot(100 * part["K_frac"], part[col], lw=1.5, color=line.get_color())
+        colors[name] = line.get_color()
+    marked = False
+    for name, part in table.groupby("dataset", sort=False):
+        rank, d = _rank_below_d(part)
+        if rank is None:
+            continue
+        at = float(part.loc[part["K"] == rank, col].iloc[0])
+        for ax, x in ((axes[0], rank), (axes[1], 100 * rank / d)):
+            if ax is axes[0] and rank > k_max:
+                continue
+            ax.axvline(x, color=colors[name], ls=":", lw=1)
+            ax.plot([x], [at], "o", ms=3.5, color=colors[name])
+            marked = True
     axes[0].set(xlabel="latent dimension $K$", ylabel=f"{label}\n[{tag}]", ylim=ylim, xlim=(1, k_max), title="(a)")
     axes[1].set(xlabel="latent dimension (% of input dimension)", ylim=ylim, xlim=(0, 100), title="(b)")
-    axes[0].legend(ncol=2, frameon=False)
+    axes[0].legend(ncol=2, frameon=False, fontsize=7)
+    if marked:
+        exact = "K = rank of the train images (N < D):\nthe least-squares fit is exact from here"
+        marker = Line2D([], [], color="0.4", ls=":", marker="o", ms=3.5, label=exact)
+        axes[1].legend(handles=[marker], loc="lower right", frameon=False, fontsize=7)
     for ax in axes:
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def _data_label(name: str, part: pd.DataFrame) -> str:
+    """A dataset's legend entry: its name, and N and D when the table has them."""
+    if {"n_train", "D"} <= set(part.columns):
+        return f"{name} (N={int(part['n_train'].iloc[0])}, D={int(part['D'].iloc[0])})"
+    return name
+
+
+def _rank_below_d(part: pd.DataFrame) -> tuple[int | None, int]:
+    """(rank, D) of one dataset's rows when its train images span fewer than D directions, else (None, D)."""
+    if not {"rank", "D"} <= set(part.columns):
+        return None, 0
+    rank, d = int(part["rank"].iloc[0]), int(part["D"].iloc[0])
+    return (rank, d) if rank < d else (None, d)
 
 
 @styled

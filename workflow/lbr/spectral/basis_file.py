@@ -10,16 +10,29 @@ import numpy as np
 
 from lbr.io import save_npz
 
+RANK_RTOL = 1e-10  # eigenvalues below this share of the largest are round-off (a float64 eigh of an n x n
+# matrix is accurate to about 1e-16 n of the largest): the data has no variance there
+
 
 def save(path: str | os.PathLike, spectrum: dict) -> None:
     save_npz(path, **spectrum)
 
 
 def load(path: str | os.PathLike) -> dict:
-    """Eigenvalues, eigenvectors, train mean, image shape, method and preprocessing record of one dataset."""
+    """Eigenvalues, eigenvectors, rank, train mean, image shape, N, method and preprocessing record of one
+    dataset. A file written before the rank was stored gets it here: its eigenvalues are padded with zeros to D
+    and set to 0 beyond the rank, as `eigenbasis.compute` writes them now."""
     with np.load(path, allow_pickle=False) as z:
         out = {k: z[k] for k in z.files}
     out["method"] = str(out["method"])
     out["preprocessing"] = json.loads(str(out["preprocessing"]))
     out["shape"] = tuple(int(v) for v in out["shape"])
+    if "rank" not in out:
+        ev = np.zeros(int(np.prod(out["shape"])), dtype=out["eigenvalues"].dtype)
+        ev[: len(out["eigenvalues"])] = out["eigenvalues"][: len(ev)]
+        rank = int((ev > RANK_RTOL * ev[0]).sum()) if ev[0] > 0 else 0
+        ev[rank:] = 0
+        out["eigenvalues"], out["rank"] = ev, np.int64(rank)
+    out["rank"] = int(out["rank"])
+    out["n_train"] = int(out["n_train"])
     return out

@@ -3,6 +3,12 @@
 N >= D: the D x D covariance is accumulated in float64 over row chunks (memory: D x D plus one chunk).
 N < D: the Gram trick (paper Sec. 6.7): eigenpairs of the N x N Gram matrix, accumulated over column chunks,
 mapped back to pixel space as X^T u / sqrt(s). Decompositions run on the GPU when one is visible.
+
+Both routes give the same spectrum file: D eigenvalues (train variances, descending), exactly 0 beyond the
+data's rank r (the centred N x D train images span r <= min(D, N - 1) directions; eigenvalues below RANK_RTOL
+of the largest are round-off of directions they do not span), and `rank` = r. The covariance route stores all
+D eigenvectors; the Gram route the leading min(r, max_vectors), as the directions without variance need no
+vector: a bottom subspace is the complement of a top one (`subspaces.project`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import torch
 from lbr.errors import LbrError
 from lbr.spectral import preprocess as pp
 from lbr.spectral.accumulate import SymmetricSum, chunks, eigh_descending, tracked_chunks
+from lbr.spectral.basis_file import RANK_RTOL
 from lbr.spectral.pixels import record, row_scale
 
 log = logging.getLogger("lbr.spectrum")
@@ -76,16 +83,28 @@ def compute(
         log.info("Gram %dx%d (D=%d) in %.1f s", n, n, d, time.time() - t0)
         vals, u = eigh_descending(g, "eigenbasis (Gram route)")
         del g
-        keep = int((vals > vals[0] * 1e-12).sum())
+        keep = data_rank(vals)
         if max_vectors:
             keep = min(keep, int(max_vectors))
         vecs = _gram_vectors(x, mean, u[:, :keep], vals[:keep], chunk_cols)
+        vals = torch.cat([vals[:d], vals.new_zeros(max(0, d - n))])
     else:
         raise LbrError(f"spectrum.method must be auto, covariance or gram, not '{method}'.")
+    rank = data_rank(vals)
     vals = vals.clamp_min(0) / n
-    log.info("eigendecomposition done in %.1f s total (%s, %d vectors kept)", time.time() - t0, method, vecs.shape[1])
+    vals[rank:] = 0
+    log.info(
+        "eigendecomposition done in %.1f s total (%s): rank %d of D=%d (N=%d), %d vectors kept",
+        time.time() - t0,
+        method,
+        rank,
+        d,
+        n,
+        vecs.shape[1],
+    )
     return {
         "eigenvalues": vals.cpu().numpy(),
+        "rank": np.int64(rank),
         "eigenvectors": vecs.to(torch.float32).cpu().numpy(),
         "mean": mean.cpu().numpy(),
         "shape": np.asarray(x.shape[1:], dtype=np.int64),
@@ -93,6 +112,12 @@ def compute(
         "method": np.asarray(method),
         "preprocessing": np.asarray(json.dumps(record())),
     }
+
+
+def data_rank(eigenvalues: torch.Tensor | np.ndarray) -> int:
+    """Directions with train variance: eigenvalues (descending) above RANK_RTOL times the largest."""
+    top = float(eigenvalues[0])
+    return int((eigenvalues > RANK_RTOL * top).sum()) if top > 0 else 0
 
 
 def _gram_vectors(x: np.ndarray, mean: torch.Tensor, u: torch.Tensor, s: torch.Tensor, chunk_cols: int):

@@ -3,6 +3,7 @@ paper trains on it, written as float16 N x H x W x C arrays (plus a JSON record 
 
 from __future__ import annotations
 
+import logging
 import os
 
 import numpy as np
@@ -14,6 +15,7 @@ from lbr.spectral.accumulate import chunks, tracked_chunks
 from lbr.spectral.pixels import standardize
 from lbr.spectral.subspaces import Subspace, project, subspace_dict
 
+log = logging.getLogger("lbr.filter")
 RENORMALIZED = "per-image std, then minus the train mean of the projected train images"
 
 
@@ -71,6 +73,7 @@ def filter_dataset(
     """Filter the train split, then the test split centred on the train split's projected mean (the paper's
     renormalisation); write `outputs[split]` (.npy) and `outputs[split + '_info']` (.json). Returns the infos."""
     infos, center = {}, None
+    log.info("%s-%s keeps %s, %.4f of the variance", sub.side, sub.level, sub.describe(), sub.variance_kept)
     for split in ("train", "test"):
         stats = filter_split(splits[split], spectrum, sub, outputs[split], device, chunk_rows, center)
         own_mean = stats.pop("projected_mean")

@@ -6,6 +6,12 @@ or `g{i}` for point i of the authors' grid (g0 = half of the directions, g1..g8 
 `top-s` keeps the largest set of leading directions whose cumulative share stays below s (the authors'
 `explained < pct`); `bottom-s` is the orthogonal complement of `top-(1-s)`, so top-s and bottom-(1-s)
 projectors sum to the identity.
+
+Directions are those of the whole pixel space, D of them (`n_directions`), in descending order of train
+variance. The centred train images span at most min(D, N - 1) of them (`rank`); the others carry no train
+variance (eigenvalue 0, last in the order), so they are never in a top subspace and always in a bottom one: a
+train image has no component there, a test image may. `dims` counts every direction of the subspace,
+`outside_span` those of them outside the data's span.
 """
 
 from __future__ import annotations
@@ -42,12 +48,31 @@ class Subspace:
     share: float
     variance_kept: float
     n_directions: int
+    rank: int | None = None  # directions with train variance; None: all n_directions
+
+    @property
+    def outside_span(self) -> int:
+        """Directions of this subspace that carry no train variance (outside the data's span)."""
+        span = self.n_directions if self.rank is None else self.rank
+        return self.n_directions - span if self.side == "bottom" else 0
+
+    def describe(self) -> str:
+        """How many directions it keeps, e.g. '120 of 3072 directions' or, for a bottom subspace of data that
+        span fewer than D: '1430 of 3072 directions: 357 of the 1499 with train variance and the 1073 without'."""
+        text = f"{self.dims} of {self.n_directions} directions"
+        if self.outside_span:
+            text += (
+                f": {self.dims - self.outside_span} of the {self.rank} with train variance and the "
+                f"{self.outside_span} without"
+            )
+        return text
 
 
 def cumulative_share(eigenvalues: np.ndarray) -> np.ndarray:
-    """cum[k-1] = share of the variance held by the top k directions (eigenvalues in descending order)."""
-    ev = np.clip(np.asarray(eigenvalues, dtype=np.float64), 0, None)
-    return np.cumsum(ev) / ev.sum()
+    """cum[k-1] = share of the variance held by the top k directions (eigenvalues in descending order); exactly
+    1 from the last direction with variance on."""
+    cum = np.cumsum(np.clip(np.asarray(eigenvalues, dtype=np.float64), 0, None))
+    return cum / cum[-1]
 
 
 def authors_grid(eigenvalues: np.ndarray, side: str, grid: Grid) -> np.ndarray:
@@ -63,7 +88,9 @@ def authors_grid(eigenvalues: np.ndarray, side: str, grid: Grid) -> np.ndarray:
 
 def resolve(eigenvalues: np.ndarray, side: str, level: str, grid: Grid | None = None) -> Subspace:
     """Turn a side and a level into the number of leading directions that splits top from bottom (a grid
-    point needs the grid)."""
+    point needs the grid). `eigenvalues` are D train variances, 0 for directions without variance. g0 splits the
+    D directions in half, as the authors' code, when the leading half all have variance; when the data span
+    fewer (N < D / 2), it splits the directions they span in half instead."""
     if side not in ("top", "bottom"):
         raise LbrError(f"subspace side must be 'top' or 'bottom', not '{side}'.")
     m = LEVEL_RE.match(str(level))
@@ -71,6 +98,7 @@ def resolve(eigenvalues: np.ndarray, side: str, level: str, grid: Grid | None = 
         raise LbrError(f"subspace level '{level}' is neither a variance share in [0, 1] nor a grid point g<i>.")
     cum = cumulative_share(eigenvalues)
     n_dir = len(cum)
+    rank = int((np.asarray(eigenvalues) > 0).sum())
     if m.group(1) is not None:
         i = int(m.group(1))
         if grid is None:
@@ -79,6 +107,8 @@ def resolve(eigenvalues: np.ndarray, side: str, level: str, grid: Grid | None = 
             raise LbrError(f"grid point g{i} does not exist: the grid has g0 (half the dimensions) to g{grid.points}.")
         if i == 0:
             k_top = n_dir // 2 if side == "top" else n_dir - n_dir // 2
+            if k_top > rank:
+                k_top = rank // 2 if side == "top" else rank - rank // 2
             pct, share = float("nan"), float("nan")
         else:
             pct = float(authors_grid(eigenvalues, side, grid)[i - 1])
@@ -97,7 +127,7 @@ def resolve(eigenvalues: np.ndarray, side: str, level: str, grid: Grid | None = 
         )
     kept_top = float(cum[k_top - 1]) if k_top > 0 else 0.0
     kept = kept_top if side == "top" else 1.0 - kept_top
-    return Subspace(side, str(level), k_top, dims, pct, share, kept, n_dir)
+    return Subspace(side, str(level), k_top, dims, pct, share, kept, n_dir, rank)
 
 
 def resolve_sides(eigenvalues: np.ndarray, levels: dict, grid: Grid) -> list[Subspace]:

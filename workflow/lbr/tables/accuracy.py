@@ -40,18 +40,37 @@ def accuracy_curve(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def gap_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Bottom minus top accuracy (points) at comparable variance, per dataset, arch and aug: the claim in
-    one number per curve pair (mean over the grid of the interpolated difference)."""
+    """Bottom minus top accuracy (points) at comparable variance, per dataset, arch and aug: the claim in one
+    number per curve pair, with what was compared (variance in percent).
+
+    Where the two curves' variance ranges overlap, the gap is the mean over that shared range of the interpolated
+    difference (compared = 'shared range', from x_lo to x_hi). Where they do not overlap (bottom levels all hold less
+    variance than top levels), nothing is interpolated: the gap is that of the two nearest points
+    (compared = 'nearest points', bottom at bottom_x, top at top_x, `distance` apart); the caller decides whether
+    they are near enough to compare."""
     out = []
     for key, rows in table.groupby(["dataset", "arch", "aug"]):
         curves = {s: accuracy_curve(rows[rows["side"] == s]) for s in ("top", "bottom")}
         if any(c.empty for c in curves.values()):
             continue
-        lo = max(curves["top"]["x"].min(), curves["bottom"]["x"].min())
-        hi = min(curves["top"]["x"].max(), curves["bottom"]["x"].max())
-        grid = np.linspace(lo, hi, 20) if hi > lo else np.array([lo])
-        diff = np.interp(grid, curves["bottom"]["x"], curves["bottom"]["acc"]) - np.interp(
-            grid, curves["top"]["x"], curves["top"]["acc"]
-        )
-        out.append(dict(zip(["dataset", "arch", "aug"], key)) | {"bottom_minus_top": float(diff.mean())})
+        top, bottom = curves["top"], curves["bottom"]
+        ranges = {
+            f"{side}_{end}": float(getattr(curves[side]["x"], end)())
+            for side in ("top", "bottom")
+            for end in ("min", "max")
+        }
+        lo, hi = max(ranges["top_min"], ranges["bottom_min"]), min(ranges["top_max"], ranges["bottom_max"])
+        if hi >= lo:
+            grid = np.linspace(lo, hi, 20) if hi > lo else np.array([lo])
+            diff = np.interp(grid, bottom["x"], bottom["acc"]) - np.interp(grid, top["x"], top["acc"])
+            gap = {"bottom_minus_top": float(diff.mean()), "compared": "shared range", "x_lo": lo, "x_hi": hi}
+            gap |= {"bottom_x": np.nan, "top_x": np.nan, "distance": 0.0}
+        else:
+            apart = np.abs(bottom["x"].to_numpy()[:, None] - top["x"].to_numpy()[None, :])
+            i, j = np.unravel_index(int(np.argmin(apart)), apart.shape)
+            b, t = bottom.iloc[i], top.iloc[j]
+            gap = {"bottom_minus_top": float(b["acc"] - t["acc"]), "compared": "nearest points"}
+            gap |= {"x_lo": np.nan, "x_hi": np.nan, "bottom_x": float(b["x"]), "top_x": float(t["x"])}
+            gap |= {"distance": float(apart[i, j])}
+        out.append(dict(zip(["dataset", "arch", "aug"], key)) | gap | ranges)
     return pd.DataFrame(out)

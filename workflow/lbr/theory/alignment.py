@@ -1,7 +1,7 @@
 """Task alignment (paper Eq. 7) for every latent dimension K in one pass.
 
-The data enter only through sufficient statistics (`Moments`): X^T X and X^T Y when N >= D, the N x N Gram
-matrix X X^T when N < D (paper Sec. 6.7), both accumulated in float64 over chunks of images. One
+The data enter only through sufficient statistics (`Moments`): X^T X and X^T Y, or the N x N Gram matrix X X^T
+(paper Sec. 6.7; chosen per dataset by `lbr.theory.method`), both accumulated in float64 over chunks of images. One
 eigendecomposition gives the PCA directions; the label energy each direction explains, summed cumulatively,
 gives rho(K) for all K at once (Sec. 6.8), no loop over K and no N x D QR.
 
@@ -26,6 +26,7 @@ from lbr.errors import LbrError
 from lbr.io import save_npz
 from lbr.spectral.accumulate import SymmetricSum, chunks, eigh_descending, tracked_chunks
 from lbr.spectral.pixels import row_scale
+from lbr.theory.method import choose_method
 
 log = logging.getLogger(__name__)
 
@@ -132,18 +133,21 @@ def compute_moments(
     device: torch.device | str = "cpu",
     chunk_rows: int = 4096,
     chunk_cols: int = 8192,
+    need_covariance: bool = False,
 ) -> Moments:
-    """Accumulate X^T X, X^T Y (N >= D) or X X^T (N < D) in float64 chunk by chunk (memory: D x D or N x N)."""
+    """Accumulate X^T X and X^T Y (the covariance route) or X X^T (the Gram route) in float64 chunk by chunk
+    (memory: D x D or N x N). `method` auto takes the covariance when N >= D or `need_covariance` (Theorem 3
+    will read these statistics), the Gram matrix otherwise (`lbr.theory.method`)."""
     device = torch.device(device)
     n, d = len(x), int(np.prod(x.shape[1:]))
     if n < 2:
         raise LbrError("alignment needs at least two training images.")
     if len(y) != n:
         raise LbrError(f"{n} images but {len(y)} labels.")
-    if method == "auto":
-        method = "covariance" if n >= d else "gram"
-    if method not in ("covariance", "gram"):
-        raise LbrError(f"closed_form.method must be auto, covariance or gram, not '{method}'.")
+    chosen = choose_method(method, n, d, need_covariance)
+    why = "N >= D" if n >= d else "Theorem 3 needs it" if need_covariance else "N < D"
+    log.info("%s statistics for N=%d images of D=%d pixels (method %s: %s)", chosen, n, d, method, why)
+    method = chosen
     t0 = time.time()
     px = Pixels(x, preprocessing, device, chunk_rows)
     counts = torch.bincount(torch.as_tensor(np.asarray(y), dtype=torch.int64), minlength=n_classes)

@@ -35,6 +35,10 @@ from lbr.theory.alignment import Basis, Moments, curves, pca_basis
 
 KINDS = ("none", "gaussian", "mask")
 DEFAULT_JITTER = 1e-6
+NEEDS_COVARIANCE = (
+    "denoising (Theorem 3) needs the D x D covariance, but these statistics hold the N x N Gram matrix; set "
+    "closed_form.method to auto or covariance and rebuild them."
+)
 
 
 @dataclass(frozen=True)
@@ -211,7 +215,7 @@ def noise_inputs(
     for spec in specs:
         spec.check_shape(moments.shape)
     if moments.xtx is None:
-        raise LbrError("denoising needs the D x D covariance; set closed_form.method: covariance for this dataset.")
+        raise LbrError(NEEDS_COVARIANCE)
     return pca_basis(moments, rank_rtol, device), moments.xtx.to(device)
 
 
@@ -220,7 +224,7 @@ def second_moment_in_basis(
 ) -> torch.Tensor:
     """P^T M2 P in the PCA basis of B = P diag(s) P^T: diagonal for none and gaussian noise."""
     if basis.p is None:
-        raise LbrError("denoising needs the D x D covariance; set closed_form.method: covariance for this dataset.")
+        raise LbrError(NEEDS_COVARIANCE)
     spec.check_shape(shape)
     s = basis.s.to(b.device)
     if spec.kind == "gaussian":
