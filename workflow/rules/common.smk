@@ -25,6 +25,7 @@ from lbr.settings import (
     SupervisedGDSettings,
     format_guidance,
 )
+from lbr.figures.scale import dynamics_scale, fig4_scale, guidance_scale
 from lbr.spectral.subspaces import Grid
 from lbr.theory.method import covariance_consumers
 

@@ -57,6 +57,7 @@ rule fig3:
     params:
         dataset=config["fig3"]["dataset"],
         runs=config["fig3"]["runs"],
+        scale=dynamics_scale(config, config["fig3"]["dataset"], config["fig3"]["runs"]),
     message:
         "Fig. 3: reconstruction energy per eigen-direction over epochs, and learning time per band"
     script:
@@ -85,6 +86,9 @@ rule fig1:
     params:
         cfg=config["fig1"],
         grid=GRID,
+        scale=fig4_scale(config, [config["fig1"]["dataset_top"]])
+        + " "
+        + dynamics_scale(config, config["fig1"]["dynamics_run"]["dataset"], [config["fig1"]["dynamics_run"]]),
     message:
         "Fig. 1: accuracy on top vs bottom subspace, example images, learning dynamics"
     script:
@@ -106,6 +110,8 @@ rule fig4:
         "logs/figures/fig4.log",
     conda:
         "../../envs/lbr.yaml"
+    params:
+        scale=fig4_scale(config),
     message:
         "Fig. 4: test accuracy from the top vs the bottom variance subspace"
     script:
@@ -132,6 +138,7 @@ rule fig5:
         weights=GUIDANCE["weights"],
         image_latent=config["fig5"]["image_latent"] or GUIDANCE["latents"][0],
         n_images=config["fig5"]["n_images"],
+        scale=guidance_scale(config),
     message:
         "Fig. 5: reconstruction and accuracy of guided vs unguided autoencoders over training"
     script:
@@ -153,6 +160,8 @@ rule fig6:
         "logs/figures/fig6.log",
     conda:
         "../../envs/lbr.yaml"
+    params:
+        scale=guidance_scale(config),
     message:
         "Fig. 6: validation accuracy against reconstruction error, guided vs unguided"
     script:
