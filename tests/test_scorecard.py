@@ -125,10 +125,31 @@ def test_fig1_claims_read_the_tinyimagenet_resnet9_runs_at_the_nearest_levels():
     far = fig4_runs("tinyimagenet", "resnet9", 1, {0.7: 0.45}, {0.2: 0.55})  # no top level near 90%
     got = statuses({"fig4": far})
     assert got["fig1-top90"] == NOT_BUILT and got["fig1-bottom20"] == REPRODUCED and got["fig1-order"] == NOT_BUILT
-    other_aug = statuses({"fig4": good}, fig1_aug=False)  # Fig. 1 without augmentation: those runs are absent
+    other_aug = statuses({"fig4": good}, fig1={"aug": False})  # Fig. 1 without augmentation: those runs are absent
     assert {other_aug[i] for i in ("fig1-top90", "fig1-bottom20", "fig1-order")} == {NOT_BUILT}
     demo = statuses({"fig4": fig4_runs("synthetic", "mlp", 1, {0.9: 0.45}, {0.2: 0.55})})
     assert demo["fig1-top90"] == NOT_BUILT
+
+
+def test_a_run_on_another_dataset_never_fills_a_paper_number_row():
+    """The paper's numbers belong to its datasets (45% / 55% TinyImageNet, 50% / 90% Imagenette): a laptop-scale run
+    on CIFAR-like images whose accuracies happen to match them still leaves those rows 'not built', while the
+    scale-free order of the two subspaces is checked on the dataset Fig. 1 shows, and the row says which and at
+    what scale."""
+    runs = fig4_runs("cifar10_jpeg", "resnet9", 1, {0.5: 0.40, 0.9: 0.45}, {0.2: 0.55, 0.5: 0.60})
+    runs = runs.assign(width=0.125, n_train=5000, epochs=15)
+    fig1 = {"dataset_top": "cifar10_jpeg", "arch_top": "resnet9", "aug": True}
+    card = scorecard({"fig4": runs, "fig6": fig6_runs("cifar10_jpeg", (0.010, 0.50), (0.0101, 0.90))}, fig1)
+    card = card.set_index("id")
+    assert card.loc["fig1-top90", "status"] == card.loc["fig1-bottom20", "status"] == NOT_BUILT
+    assert "TinyImageNet" in card.loc["fig1-top90", "rebuilt"] and card.loc["fig1-top90", "data"] == ""
+    assert card.loc["fig6-values", "status"] == NOT_BUILT and "Imagenette" in card.loc["fig6-values", "rebuilt"]
+    order = card.loc["fig1-order"]
+    assert order["status"] == REPRODUCED and order["data"] == "cifar10_jpeg" and "cifar10_jpeg" in order["claim"]
+    assert order["scale"] == "resnet9 width 0.125, 5,000 train images, 15 epochs, 4 runs"
+    assert card.loc["fig6-gap", "status"] == REPRODUCED and card.loc["fig6-gap", "data"] == "cifar10_jpeg"
+    gap = card.loc["fig4-cifar10_jpeg-resnet9"]
+    assert gap["data"] == "cifar10_jpeg" and gap["scale"].startswith("resnet9 width 0.125")
 
 
 def test_fig4_gap_gives_one_row_per_dataset_and_arch():
@@ -273,7 +294,7 @@ def test_lbr_check_prints_the_scorecard_aligned(tmp_path, capsys):
     assert cli.main(["check", "--build", "--tables", str(tables)]) == 0
     out = capsys.readouterr().out.splitlines()
     header = out[0]
-    assert header.split() == ["status", "id", "claim", "paper", "rebuilt", "test", "table"]
+    assert header.split() == ["status", "id", "claim", "paper", "rebuilt", "data", "scale", "test", "table"]
     gauss = next(line for line in out if "fig7-gaussian" in line)
     assert gauss.startswith(REPRODUCED) and gauss.index("fig7-gaussian") == header.index("id")
     assert out[-1] == f"2 {REPRODUCED}, 0 {DIFFERS}, 0 {NOT_COMPARABLE}, {len(scorecard({})) - 2} {NOT_BUILT}"

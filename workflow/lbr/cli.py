@@ -122,6 +122,8 @@ def _add_check(sub) -> None:
     p.add_argument("--build", action="store_true", help="compute it from the tables in --tables instead")
     p.add_argument("--tables", type=Path, default=Path("results/tables"), help="folder of the tidy tables")
     p.add_argument("--fig1-aug", type=int, choices=[0, 1], default=1, help="with --build: Fig. 1 runs with aug?")
+    p.add_argument("--fig1-dataset", default="tinyimagenet", help="with --build: Fig. 1's dataset (fig1.dataset_top)")
+    p.add_argument("--fig1-arch", default="resnet9", help="with --build: Fig. 1's arch (fig1.arch_top)")
     p.add_argument("--why", action="store_true", help="also print why each tolerance")
     p.set_defaults(func=_check)
 
@@ -134,7 +136,8 @@ def _check(args) -> int:
     if args.build:
         if not args.tables.is_dir():
             raise LbrError(f"--tables {args.tables} is not a folder; give the folder of the tidy tables.")
-        card = scorecard(_read(read_tables, args.tables), bool(args.fig1_aug))
+        fig1 = {"dataset_top": args.fig1_dataset, "arch_top": args.fig1_arch, "aug": bool(args.fig1_aug)}
+        card = scorecard(_read(read_tables, args.tables), fig1)
     elif args.table.is_file():
         card = _read(pd.read_csv, args.table, keep_default_na=False)
         lacking = [c for c in COLUMNS if c not in card.columns]

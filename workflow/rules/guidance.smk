@@ -35,6 +35,7 @@ rule train_guidance:
 rule guidance_tables:
     input:
         history=guidance_run_files("history.csv"),
+        metrics=guidance_run_files("metrics.json"),
     output:
         fig5="results/tables/fig5.csv",
         fig6="results/tables/fig6.csv",

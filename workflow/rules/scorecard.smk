@@ -27,7 +27,7 @@ rule paper_check:
     conda:
         "../../envs/lbr.yaml"
     params:
-        fig1_aug=config["fig1"]["aug"],
+        fig1={k: config["fig1"][k] for k in ("dataset_top", "arch_top", "aug")},
     message:
         "Scorecard: the paper's claims checked on the tables of the configured figures"
     script:

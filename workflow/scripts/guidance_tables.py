@@ -6,7 +6,8 @@ from lbr.tables.guidance import write_tables
 
 
 def main(smk):
-    write_tables(list(smk.input.history), list(smk.params.runs), smk.output.fig5, smk.output.fig6)
+    histories, metrics = list(smk.input.history), list(smk.input.metrics)
+    write_tables(histories, list(smk.params.runs), smk.output.fig5, smk.output.fig6, metrics)
 
 
 run(main, snakemake)  # noqa: F821

@@ -12,7 +12,7 @@ log = logging.getLogger("lbr")
 
 
 def main(smk):
-    card = scorecard({name: pd.read_csv(path) for name, path in smk.input.items()}, smk.params.fig1_aug)
+    card = scorecard({name: pd.read_csv(path) for name, path in smk.input.items()}, smk.params.fig1)
     log.info("%s", card["status"].value_counts().to_dict())
     save_csv(card, smk.output.csv)
     save_text(smk.output.html, as_html(card))

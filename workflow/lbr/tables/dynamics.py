@@ -133,11 +133,17 @@ def run_tables(
     directions, bands = [], []
     for path, r in zip(paths, runs, strict=True):
         result = load_energies(path)
-        key = {"dataset": dataset, "arch": r["arch"], "depth": int(r["depth"])}
+        key = {"dataset": dataset, "arch": r["arch"], "depth": int(r["depth"])} | run_scale(result)
         directions.append(direction_table(result, list(epochs)).assign(**key))
         if n_bands is not None:
             bands.append(band_table(result, n_bands, threshold).assign(**key))
     return _lead(directions), (_lead(bands) if bands else None)
+
+
+def run_scale(result: dict) -> dict:
+    """What a run was trained on, as table columns (older energies files lack some)."""
+    names = ("latent", "n_train", "n_images", "trained_epochs")
+    return {k: int(result[k]) for k in names if k in result}
 
 
 def _lead(frames: list[pd.DataFrame]) -> pd.DataFrame:

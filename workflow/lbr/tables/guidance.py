@@ -7,11 +7,12 @@ import math
 
 import pandas as pd
 
-from lbr.io import save_csv
+from lbr.io import load_json, save_csv
 from lbr.training.history import read_history
 
 TABLE_COLUMNS = ["latent", "guidance", "epoch", "split", "recon_loss", "acc_linear", "acc_mlp"]
 EXTRA_COLUMNS = ["dataset", "seed", "acc_linear_macro", "acc_mlp_macro", "ce_linear", "ce_mlp"]
+SCALE_COLUMNS = ["n_train", "trained_epochs", "image_size", "width"]  # what the run was trained on (metrics.json)
 
 
 def table_rows(history: list[dict], dataset: str, latent: int, guidance: float, seed: int) -> list[dict]:
@@ -63,14 +64,27 @@ def final_rows(rows: list[dict]) -> list[dict]:
     return [last[k] for k in sorted(last)]
 
 
-def write_tables(histories: list[str], runs: list[dict], fig5_path: str, fig6_path: str) -> None:
-    """Tidy tables of Figs. 5 and 6 from the runs' histories (`runs` in the same order as `histories`)."""
+def run_scale(metrics: dict) -> dict:
+    """What a run was trained on, from its metrics.json."""
+    renamed = {"n_train": "n_train", "epochs": "trained_epochs", "image_size": "image_size", "width": "width"}
+    return {new: metrics.get(old) for old, new in renamed.items()}
+
+
+def write_tables(
+    histories: list[str], runs: list[dict], fig5_path: str, fig6_path: str, metrics: list[str] | None = None
+) -> None:
+    """Tidy tables of Figs. 5 and 6 from the runs' histories (`runs`, and their `metrics` files when given, in the
+    same order as `histories`)."""
     rows = []
-    for path, run in zip(histories, runs, strict=True):
-        rows += table_rows(
-            read_history(path), run["dataset"], int(run["latent"]), float(run["guidance"]), int(run["seed"])
-        )
-    columns = TABLE_COLUMNS + EXTRA_COLUMNS
+    for i, (path, run) in enumerate(zip(histories, runs, strict=True)):
+        scale = run_scale(load_json(metrics[i])) if metrics else {}
+        rows += [
+            row | scale
+            for row in table_rows(
+                read_history(path), run["dataset"], int(run["latent"]), float(run["guidance"]), int(run["seed"])
+            )
+        ]
+    columns = TABLE_COLUMNS + EXTRA_COLUMNS + (SCALE_COLUMNS if metrics else [])
     curves = pd.DataFrame(rows, columns=columns).sort_values(["latent", "guidance", "seed", "split", "epoch"])
     save_csv(curves, fig5_path, float_format="%.8g")
     save_csv(pd.DataFrame(final_rows(rows), columns=columns), fig6_path, float_format="%.8g")

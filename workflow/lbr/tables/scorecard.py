@@ -22,7 +22,7 @@ from lbr.tables.accuracy import accuracy_curve, gap_summary
 REPRODUCED, DIFFERS, NOT_BUILT = "reproduced", "differs", "not built"
 NOT_COMPARABLE = "not comparable"  # built, but the rebuilt values cannot be set against the claim
 STATUSES = (REPRODUCED, DIFFERS, NOT_COMPARABLE, NOT_BUILT)
-COLUMNS = ["id", "figure", "claim", "paper", "rebuilt", "status", "test", "why", "table"]
+COLUMNS = ["id", "figure", "claim", "paper", "rebuilt", "status", "data", "scale", "test", "why", "table"]
 NEEDS = {
     "fig2": ["dataset", "K", "K_frac", "alignment_code"],
     "fig3_bands": ["dataset", "arch", "depth", "epoch", "band_eigenvalue", "capture_epoch"],
@@ -46,11 +46,56 @@ class Claim:
     why: str
     table: str
 
-    def row(self, rebuilt: str, ok: bool | str | None, **changes) -> dict:
+    def row(self, rebuilt: str, ok: bool | str | None, data: str = "", scale: str = "", **changes) -> dict:
         """A scorecard row: ok None means not built (then `rebuilt` says what is missing), NOT_COMPARABLE that
-        the values were built but cannot be set against the claim (then `rebuilt` says why)."""
+        the values were built but cannot be set against the claim (then `rebuilt` says why). `data` names the
+        datasets the row was computed on and `scale` the models and budgets (empty when not built)."""
         status = NOT_BUILT if ok is None else ok if isinstance(ok, str) else REPRODUCED if ok else DIFFERS
-        return asdict(replace(self, **changes)) | {"rebuilt": rebuilt, "status": status, "table": f"{self.table}.csv"}
+        extra = {"rebuilt": rebuilt, "status": status, "data": data, "scale": scale, "table": f"{self.table}.csv"}
+        return asdict(replace(self, **changes)) | extra
+
+
+# What a row was computed from ------------------------------------------------------------------------------------
+def _values(rows: pd.DataFrame, column: str) -> list:
+    return sorted(rows[column].dropna().unique().tolist()) if column in rows else []
+
+
+def _joined(values: list, fmt=str) -> str:
+    return "/".join(fmt(v) for v in values)
+
+
+def classifier_scale(rows: pd.DataFrame) -> str:
+    """Fig. 4 runs: arch and width, training images, epochs, runs (from the table's columns)."""
+    parts = []
+    for arch in _values(rows, "arch"):
+        r = rows[rows["arch"] == arch]
+        width = _values(r, "width")
+        parts.append(arch + (f" width {_joined(width, lambda w: f'{w:g}')}" if width and width != [1.0] else ""))
+    n_train, epochs = _values(rows, "n_train"), _values(rows, "epochs")
+    if n_train:
+        parts.append(f"{_joined(n_train, lambda n: f'{int(n):,}')} train images")
+    if epochs:
+        parts.append(f"{_joined(epochs, lambda e: f'{int(e)}')} epochs")
+    return ", ".join(parts + [f"{len(rows)} runs"])
+
+
+def autoencoder_scale(rows: pd.DataFrame) -> str:
+    """Fig. 3 / Figs. 5-6 runs: latent(s), training images, epochs, and the guidance network's size."""
+    parts = []
+    for column, label in (("latent", "latent"), ("width", "width"), ("image_size", "px")):
+        values = _values(rows, column)
+        if values:
+            text = _joined(values, lambda v: f"{int(v)}")
+            parts.append(f"{text} {label}" if label == "px" else f"{label} {text}")
+    n_train, epochs = _values(rows, "n_train"), _values(rows, "trained_epochs")
+    if n_train:
+        parts.append(f"{_joined(n_train, lambda n: f'{int(n):,}')} train images")
+    if epochs:
+        parts.append(f"{_joined(epochs, lambda e: f'{int(e)}')} epochs")
+    return ", ".join(parts)
+
+
+CLOSED_FORM = "closed form on the whole training split"
 
 
 # Fig. 1 (top): TinyImageNet ResNet9, read from the Fig. 4 table -------------------------------------------------
@@ -79,7 +124,7 @@ FIG1_BOTTOM = Claim(
 FIG1_ORDER = Claim(
     "fig1-order",
     "1",
-    "TinyImageNet ResNet9: the bottom 20% of the variance classifies better than the top 90%",
+    "ResNet9: the bottom 20% of the variance classifies better than the top 90% (TinyImageNet in the paper)",
     "+10 points",
     "bottom-20% minus top-90% accuracy > 0 points",
     "The order is the claim itself; it survives a shift of both accuracies by the recipe.",
@@ -97,23 +142,34 @@ def level_near(rows: pd.DataFrame, side: str, target: float) -> pd.Series | None
     return best if abs(best["x"] - target) <= LEVEL_SLACK else None
 
 
-def fig1_claims(fig4: pd.DataFrame, aug: bool) -> list[dict]:
-    rows = fig4[(fig4["dataset"] == "tinyimagenet") & (fig4["arch"] == "resnet9") & (fig4["aug"].astype(int) == aug)]
-    where = f"tinyimagenet resnet9 aug {int(aug)}"
+def fig1_claims(fig4: pd.DataFrame, aug: bool, dataset: str = "tinyimagenet", arch: str = "resnet9") -> list[dict]:
+    """Fig. 1 (top) as configured (fig1.dataset_top, arch_top, aug). The paper's two accuracies are numbers of its
+    own setting, so they are checked only on TinyImageNet; the order of the two subspaces has no scale in it and is
+    checked on whatever dataset Fig. 1 shows, and says which."""
+    rows = fig4[(fig4["dataset"] == dataset) & (fig4["arch"] == arch) & (fig4["aug"].astype(int) == aug)]
+    where = f"{dataset} {arch} aug {int(aug)}"
     if rows.empty:
         return [c.row(f"no {where} runs in fig4.csv", None) for c in (FIG1_TOP, FIG1_BOTTOM, FIG1_ORDER)]
+    scale = classifier_scale(rows)
     top, bottom = level_near(rows, "top", 90.0), level_near(rows, "bottom", 20.0)
     out = []
     for claim, point, paper in ((FIG1_TOP, top, 45.0), (FIG1_BOTTOM, bottom, 55.0)):
-        if point is None:
+        if dataset != "tinyimagenet" or arch != "resnet9":
+            out.append(claim.row(f"the paper's number is for TinyImageNet ResNet9; Fig. 1 here shows {where}", None))
+        elif point is None:
             out.append(claim.row(f"no {where} level within {LEVEL_SLACK:g} points of the paper's share", None))
         else:
             text = f"{point['acc']:.1f}% at {point['x']:.1f}% of the variance ({where})"
-            out.append(claim.row(text, abs(point["acc"] - paper) <= 5.0))
+            out.append(claim.row(text, abs(point["acc"] - paper) <= 5.0, data=dataset, scale=scale))
+    order = {"claim": f"{dataset} {arch}: the bottom 20% of the variance classifies better than the top 90%"}
     if top is None or bottom is None:
-        return out + [FIG1_ORDER.row(f"needs both {where} levels", None)]
+        return out + [FIG1_ORDER.row(f"needs both {where} levels within {LEVEL_SLACK:g} points of 20% and 90%", None)]
     gap = bottom["acc"] - top["acc"]
-    return out + [FIG1_ORDER.row(f"{gap:+.1f} points", gap > 0)]
+    text = (
+        f"{gap:+.1f} points: bottom {bottom['acc']:.1f}% at {bottom['x']:.1f}%, top {top['acc']:.1f}% at "
+        f"{top['x']:.1f}% of the variance ({where})"
+    )
+    return out + [FIG1_ORDER.row(text, gap > 0, data=dataset, scale=scale, **order)]
 
 
 # Fig. 2: three regimes of the task alignment ----------------------------------------------------------------------
@@ -128,7 +184,7 @@ FIG2_CIFAR = Claim(
     f"{_PLOTTED}.",
     "fig2",
 )
-NO_BACKGROUND = ("arabic_characters", "arabic_digits", "fashion_mnist")
+NO_BACKGROUND = ("arabic_characters", "arabic_digits", "fashion_mnist", "mnist")
 FIG2_EARLY = Claim(
     "fig2-no-background",
     "2",
@@ -163,13 +219,13 @@ def fig2_claims(fig2: pd.DataFrame) -> list[dict]:
     if {"cifar10", "cifar100"} <= set(curves):
         small = {d: curves[d].loc[curves[d]["K"] <= 32, "a"].mean() * 100 for d in ("cifar10", "cifar100")}
         text = f"CIFAR-100 {small['cifar100']:.1f}% vs CIFAR-10 {small['cifar10']:.1f}%"
-        out.append(FIG2_CIFAR.row(text, small["cifar100"] < small["cifar10"]))
+        out.append(FIG2_CIFAR.row(text, small["cifar100"] < small["cifar10"], "cifar10, cifar100", CLOSED_FORM))
     else:
         out.append(FIG2_CIFAR.row("needs cifar10 and cifar100 in fig2.datasets", None))
     early = {d: curves[d].loc[curves[d]["a"] >= 0.9, "K_frac"].min() for d in NO_BACKGROUND if d in curves}
     if early:
         text = "; ".join(f"{d}: 90% at {100 * k:.1f}% of D" for d, k in early.items())
-        out.append(FIG2_EARLY.row(text, all(k <= 0.10 for k in early.values())))
+        out.append(FIG2_EARLY.row(text, all(k <= 0.10 for k in early.values()), ", ".join(early), CLOSED_FORM))
     else:
         out.append(FIG2_EARLY.row(f"none of {', '.join(NO_BACKGROUND)} in fig2.datasets", None))
     if "tinyimagenet" in curves:
@@ -177,7 +233,7 @@ def fig2_claims(fig2: pd.DataFrame) -> list[dict]:
         off = (c["a"] - c["K_frac"]).abs()
         worst = c.iloc[int(np.argmax(off.to_numpy()))]
         text = f"at most {100 * off.max():.1f} points from the line (at K = {int(worst['K'])})"
-        out.append(FIG2_LINEAR.row(text, off.max() <= 0.15))
+        out.append(FIG2_LINEAR.row(text, off.max() <= 0.15, "tinyimagenet", CLOSED_FORM))
     else:
         out.append(FIG2_LINEAR.row("no tinyimagenet in fig2.datasets", None))
     return out
@@ -224,6 +280,8 @@ def fig3_claims(bands: pd.DataFrame) -> list[dict]:
             FIG3_ORDER.row(
                 text,
                 share >= 0.9 and epochs[0] < epochs[-1],
+                dataset,
+                f"{arch} depth {depth}, {autoencoder_scale(run)}",
                 id=f"fig3-order-{arch}{depth}",
                 claim=f"{name}: {FIG3_ORDER.claim}",
             )
@@ -275,7 +333,9 @@ def fig4_claims(fig4: pd.DataFrame) -> list[dict]:
         comparable = [v for (_, outcome), v in zip(described, g["bottom_minus_top"]) if outcome != NOT_COMPARABLE]
         ok = min(comparable) >= -1.0 if comparable else NOT_COMPARABLE
         text = "; ".join(t for t, _ in described)
-        out.append(FIG4_GAP.row(text, ok, id=f"fig4-{dataset}-{arch}", claim=f"{dataset} {arch}: {FIG4_GAP.claim}"))
+        scale = classifier_scale(fig4[(fig4["dataset"] == dataset) & (fig4["arch"] == arch)])
+        claim = f"{dataset} {arch}: {FIG4_GAP.claim}"
+        out.append(FIG4_GAP.row(text, ok, dataset, scale, id=f"fig4-{dataset}-{arch}", claim=claim))
     return out
 
 
@@ -325,16 +385,19 @@ def fig6_claims(fig6: pd.DataFrame) -> list[dict]:
     if not ((fig6["guidance"] == 0).any() and (fig6["guidance"] > 0).any()):
         return [c.row("needs runs with guidance 0 and > 0", None) for c in (FIG6_GAP, FIG6_VALUES)]
     none = f"no unguided and guided runs within {100 * SAME_RECON:g}% reconstruction MSE"
+    data, scale = ", ".join(map(str, fig6["dataset"].unique())), autoencoder_scale(fig6)
     pair = guidance_pair(fig6)
     gain = None if pair is None else 100 * (pair["acc_linear_g"] - pair["acc_linear_u"])
-    out = [FIG6_GAP.row(none, False) if pair is None else FIG6_GAP.row(_pair_text(pair), gain >= 20.0)]
+    gap = (none, False) if pair is None else (_pair_text(pair), gain >= 20.0)
+    out = [FIG6_GAP.row(*gap, data, scale)]
     if not (fig6["dataset"] == "imagenette").any():
-        return out + [FIG6_VALUES.row(f"the guidance runs used {', '.join(fig6['dataset'].unique())}", None)]
-    pair = guidance_pair(fig6[fig6["dataset"] == "imagenette"])
+        return out + [FIG6_VALUES.row(f"the paper's numbers are for Imagenette; the guidance runs used {data}", None)]
+    imagenette = fig6[fig6["dataset"] == "imagenette"]
+    pair = guidance_pair(imagenette)
     if pair is None:
-        return out + [FIG6_VALUES.row(none, False)]
+        return out + [FIG6_VALUES.row(none, False, "imagenette", autoencoder_scale(imagenette))]
     ok = abs(100 * pair["acc_linear_u"] - 50.0) <= 10.0 and abs(100 * pair["acc_linear_g"] - 90.0) <= 10.0
-    return out + [FIG6_VALUES.row(_pair_text(pair), ok)]
+    return out + [FIG6_VALUES.row(_pair_text(pair), ok, "imagenette", autoencoder_scale(imagenette))]
 
 
 # Fig. 7 and the noise check: Gaussian noise changes nothing (Corollary 3.1), masking does -----------------------
@@ -379,16 +442,18 @@ CHECK_MASK = Claim(
 def fig7_claims(fig7: pd.DataFrame) -> list[dict]:
     gauss = fig7[fig7["noise"] == "gaussian"]
     masks = fig7[(fig7["noise"] == "mask") & (fig7["ratio"] > 0)]
+    theorem3 = "Theorem 3 " + CLOSED_FORM
     if gauss.empty:
         out = [FIG7_GAUSS.row("no Gaussian noise in fig7.sigmas", None)]
     else:
         worst = float(gauss["impact_pct"].abs().max())
-        out = [FIG7_GAUSS.row(f"largest |impact| {worst:.2g}%", worst <= 1e-6)]
+        data = ", ".join(map(str, gauss["dataset"].unique()))
+        out = [FIG7_GAUSS.row(f"largest |impact| {worst:.2g}%", worst <= 1e-6, data, theorem3)]
     if masks.empty:
         return out + [FIG7_MASK.row("no mask with ratio > 0 in fig7", None)]
     best = masks.groupby("dataset")["impact_pct"].max()
     text = "; ".join(f"{d}: up to {v:+.1f}%" for d, v in best.items())
-    return out + [FIG7_MASK.row(text, bool((best > 1.0).all()))]
+    return out + [FIG7_MASK.row(text, bool((best > 1.0).all()), ", ".join(map(str, best.index)), theorem3)]
 
 
 def _noise_label(row: pd.Series) -> str:
@@ -407,7 +472,8 @@ def noise_check_claims(check: pd.DataFrame) -> list[dict]:
             out.append(claim.row("no such noise in noise_check.noises", None))
             continue
         text = "; ".join(f"{r['dataset']} {_noise_label(r)}: {r['verdict']}" for _, r in rows.iterrows())
-        out.append(claim.row(text, bool((rows["verdict"] == wanted).all())))
+        data = ", ".join(map(str, rows["dataset"].unique()))
+        out.append(claim.row(text, bool((rows["verdict"] == wanted).all()), data, "Theorem 3 " + CLOSED_FORM))
     return out
 
 
@@ -455,15 +521,20 @@ def fig8_claims(fig8: pd.DataFrame) -> list[dict]:
         gaps = {key: remaining_gap(run) for key, run in rows.groupby(["D", "K", keys])}
         (d, k, v), worst = max(gaps.items(), key=lambda item: abs(item[1]))
         text = f"worst {worst:.2g} of the initial gap left (D={d}, K={k}, {keys} {v:g})"
-        out.append(claim.row(text, all(-1e-6 <= g <= 1e-3 for g in gaps.values())))
+        scale = f"D {_joined(_values(rows, 'D'))}, K {_joined(_values(rows, 'K'))}, {rows['step'].max():,} steps"
+        ok = all(-1e-6 <= g <= 1e-3 for g in gaps.values())
+        out.append(claim.row(text, ok, "synthetic X = 1[randn(D, N) > 0]", scale))
     return out
 
 
 # The scorecard -------------------------------------------------------------------------------------------------------
-def scorecard(tables: dict[str, pd.DataFrame | None], fig1_aug: bool = True) -> pd.DataFrame:
-    """Every claim's row, in figure order, from the tables given (name -> frame; absent or None = not built)."""
+def scorecard(tables: dict[str, pd.DataFrame | None], fig1: dict | None = None) -> pd.DataFrame:
+    """Every claim's row, in figure order, from the tables given (name -> frame; absent or None = not built).
+    `fig1`: Fig. 1's top panel as configured ({dataset_top, arch_top, aug}; default TinyImageNet, ResNet9, aug)."""
+    fig1 = {"dataset_top": "tinyimagenet", "arch_top": "resnet9", "aug": True} | (fig1 or {})
+    top = partial(fig1_claims, aug=bool(fig1["aug"]), dataset=fig1["dataset_top"], arch=fig1["arch_top"])
     groups = [
-        ("fig4", [FIG1_TOP, FIG1_BOTTOM, FIG1_ORDER], partial(fig1_claims, aug=bool(fig1_aug))),
+        ("fig4", [FIG1_TOP, FIG1_BOTTOM, FIG1_ORDER], top),
         ("fig2", [FIG2_CIFAR, FIG2_EARLY, FIG2_LINEAR], fig2_claims),
         ("fig3_bands", [FIG3_ORDER], fig3_claims),
         ("fig4", [FIG4_GAP], fig4_claims),
@@ -495,13 +566,13 @@ def read_tables(folder: str | os.PathLike) -> dict[str, pd.DataFrame]:
     return {name: pd.read_csv(path) for name, path in paths.items() if os.path.isfile(path)}
 
 
-WRAP = {"claim": 46, "paper": 24, "rebuilt": 40, "test": 40, "why": 40}  # text columns wrapped to these widths
+WRAP = {"claim": 46, "paper": 24, "rebuilt": 40, "data": 16, "scale": 30, "test": 40, "why": 40}  # wrap widths
 
 
 def as_text(card: pd.DataFrame, why: bool = False) -> str:
     """The scorecard as an aligned text table, long cells wrapped (the `why` column on request), then the count
     of each status."""
-    columns = ["status", "id", "claim", "paper", "rebuilt", "test", *(["why"] if why else []), "table"]
+    columns = ["status", "id", "claim", "paper", "rebuilt", "data", "scale", "test", *(["why"] if why else []), "table"]
     header = [[c] for c in columns]
     rows = [
         [textwrap.wrap(v, WRAP.get(c, len(v) + 1)) or [""] for c, v in zip(columns, record)]
