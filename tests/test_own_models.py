@@ -214,9 +214,9 @@ def test_plan_prices_a_user_model_as_the_paper_model_of_its_role_and_says_so():
     jobs = [Job("train_classifier", wc | {"arch": a}, True, ours, []) for a in ("resnet9", "mine")]
     jobs.append(Job("train_guidance", {"latent": "8", "guidance": "0", "seed": "0"}, True, ours, []))
     text = report(Plan(["all"], [], ESTIMATES, config, jobs))
-    assert "train_classifier: your models mine are priced as ResNet9 of the same settings" in text
-    assert "train_guidance: your models mine are priced as the ResNet autoencoder" in text
-    assert "train_dynamics: your models" not in text
+    assert "train_classifier: your model mine is priced as ResNet9 of the same settings" in text
+    assert "train_guidance: your model mine is priced as the ResNet autoencoder" in text
+    assert "train_dynamics: your model" not in text
 
 
 @pytest.mark.slow
@@ -231,7 +231,7 @@ def test_a_user_autoencoder_trains_under_the_gpu_policy(tmp_path, tmp_path_facto
     results = {}
     for name, policy in (("eager", {}), ("gpu", GPU_POLICY)):
         config = load(overrides={"models": models, "dynamics": dynamics | policy}, checked=False)
-        settings = DynamicsSettings.from_config(config, {"arch": "tiny", "depth": "2"})
+        settings = DynamicsSettings.from_config(config, {"arch": "tiny", "depth": "1"})
         out = tmp_path / name
         results[name] = run_dynamics(
             x_train, x_test, settings, torch.device("cpu"), out / "energies.npz", out / "history.csv"

@@ -146,9 +146,10 @@ def user_model_notes(plan: Plan) -> list[str]:
         jobs = [j for j in plan.jobs if j.rule == rule]
         names = sorted({n for j in jobs if (n := declared_model(rule, plan.config, j.wildcards))})
         if names:
+            which = f"models {', '.join(names)} are" if len(names) > 1 else f"model {names[0]} is"
             lines.append(
-                f"{rule}: your models {', '.join(names)} are priced as {paper} of the same settings (the FLOPs of "
-                "your code are not counted before it runs); their minutes and Slurm runtimes are that model's."
+                f"{rule}: your {which} priced as {paper} of the same settings (the FLOPs of your code are not "
+                "counted before it runs); its minutes and Slurm runtime are that model's."
             )
     return lines
 
