@@ -89,6 +89,8 @@ def test_a_malformed_factory_gets_one_sentence_at_config_time(factory, message):
          r"^fig4\.archs names unknown model 'mnie'; did you mean 'mine'\? declare it under models: \{mnie: "
          r"\{factory: 'module:function'\}\} \(a classifier of yours, docs/own_models\.md\), or use one of the paper's "
          r"\(resnet9, mlp\)\.$"),
+        ({"fig4": {"datasets": ["svhn", "cifar10"], "by_dataset": {"cifar10": {"archs": ["mine", "mlpp"]}}}},
+         r"^fig4\.by_dataset\.cifar10\.archs names unknown model 'mlpp'; did you mean 'mlp'\?"),
         ({"fig3": {"runs": [{"arch": "dcae", "depth": 3}, {"arch": "unet", "depth": 2}]}},
          r"^fig3\.runs\[1\]\.arch names unknown model 'unet'; declare it under models"),
         ({"fig1": {"dynamics_run": {"dataset": "cifar10", "arch": "mlp", "depth": 3}}},

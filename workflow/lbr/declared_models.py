@@ -77,6 +77,8 @@ def _sorted(value):
 def uses(config: dict) -> list[tuple[str, str, str]]:
     """(config key, name, role) of every place the configuration names an architecture."""
     found = [("fig4.archs", name, "classifier") for name in config["fig4"]["archs"]]
+    for dataset, entry in (config["fig4"].get("by_dataset") or {}).items():
+        found += [(f"fig4.by_dataset.{dataset}.archs", name, "classifier") for name in entry.get("archs", [])]
     found.append(("fig1.arch_top", config["fig1"]["arch_top"], "classifier"))
     found += [(f"fig3.runs[{i}].arch", run["arch"], "autoencoder") for i, run in enumerate(config["fig3"]["runs"])]
     found.append(("fig1.dynamics_run.arch", config["fig1"]["dynamics_run"]["arch"], "autoencoder"))
