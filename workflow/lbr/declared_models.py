@@ -20,7 +20,6 @@ import itself and a one-batch check happen when the job starts. Modules are look
 from __future__ import annotations
 
 import ast
-import difflib
 import importlib.machinery
 import importlib.util
 import os
@@ -29,6 +28,7 @@ import sys
 from pathlib import Path
 
 from lbr.errors import LbrError
+from lbr.schema_errors import did_you_mean
 
 BUILTIN = {"classifier": ("resnet9", "mlp"), "autoencoder": ("dcae", "mlpae"), "guidance": ("resnet_ae",)}
 """The paper's architectures of each role (`lbr.models`)."""
@@ -102,8 +102,8 @@ def check(config: dict) -> None:
         check_factory(where, model["factory"])
     for key, name, role in uses(config):
         if name not in names(config, role):
-            close = difflib.get_close_matches(name, names(config, role), n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else ";"
+            close = did_you_mean(name, names(config, role))
+            hint = f"; did you mean '{close}'?" if close else ";"
             raise LbrError(
                 f"{key} names unknown model '{name}'{hint} declare it under models: {{{name}: {{factory: "
                 f"'module:function'}}}} ({ROLE_WORDS[role]} of yours, docs/own_models.md), or use one of the paper's "
@@ -136,8 +136,8 @@ def check_factory(where: str, factory: str) -> None:
         )
     bound = module_bindings(spec.origin)
     if bound is not None and attr not in bound:
-        close = difflib.get_close_matches(attr, sorted(bound), n=1, cutoff=0.6)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        close = did_you_mean(attr, sorted(bound))
+        hint = f" (did you mean '{close}'?)" if close else ""
         raise LbrError(
             f"{key} names '{attr}', which {spec.origin} does not define{hint}; fix the name after the colon."
         )
