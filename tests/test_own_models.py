@@ -157,6 +157,18 @@ def test_a_classifier_is_checked_on_one_batch(factory, message):
         declared.classifier("m", {"factory": factory, "kwargs": {}}, (1, 8, 8), 10, X)
 
 
+def test_an_error_inside_the_users_module_names_its_line(tmp_path, monkeypatch):
+    (tmp_path / "needs_dep.py").write_text("import math\nimport no_such_dependency_xyz\n")
+    (tmp_path / "typo_mod.py").write_text("def build(in_shape, n_classes)\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(LbrError, match=r"^importing 'needs_dep' for models\.m\.factory failed at .*needs_dep\.py:2 "
+                       r"\(ModuleNotFoundError: No module named 'no_such_dependency_xyz'\)\.$"):  # fmt: skip
+        declared.classifier("m", {"factory": "needs_dep:build", "kwargs": {}}, (1, 8, 8), 10, X)
+    with pytest.raises(LbrError, match=r"^importing 'typo_mod' for models\.m\.factory failed at .*typo_mod\.py:1 "
+                       r"\(SyntaxError: "):  # fmt: skip
+        declared.classifier("m", {"factory": "typo_mod:build", "kwargs": {}}, (1, 8, 8), 10, X)
+
+
 def test_the_check_changes_no_state_and_passes_the_entrys_kwargs(monkeypatch):
     bn = {"factory": "torch.nn:BatchNorm2d", "kwargs": {}}
     with pytest.raises(LbrError, match=r"got an unexpected keyword argument 'in_shape'"):

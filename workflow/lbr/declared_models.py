@@ -4,7 +4,7 @@ An entry names a factory by import path and the keyword arguments it gets beside
 
     models: {mine: {factory: "mypkg.nets:build", kwargs: {width: 64}}}
 
-Roles and calls (`lbr.models.factories` makes them in the job):
+Roles and calls (`lbr.models.declared` makes them in the job):
 - classifier (fig4.archs, fig1.arch_top): factory(in_shape=(C, H, W), n_classes=K, **kwargs);
 - autoencoder (fig3.runs[].arch, fig1.dynamics_run.arch): factory(in_shape, latent=dynamics.latent, **kwargs),
   plus depth=<the run's depth> when the factory has a `depth` parameter (otherwise depth is only a label);

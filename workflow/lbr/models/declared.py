@@ -62,7 +62,7 @@ def load_factory(name: str, factory: str) -> Callable:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as err:
-        if err.name and module_name.startswith(err.name):
+        if err.name and (err.name == module_name or module_name.startswith(f"{err.name}.")):
             raise LbrError(
                 f"{key} names module '{module_name}', which is not on the Python path nor in the working directory "
                 f"{os.getcwd()}; put its folder on PYTHONPATH or install its package."
