@@ -93,7 +93,7 @@ def test_every_key_of_a_section_is_a_setting_or_read_by_the_rules():
         assert set(config[section]) - names - RULE_KEYS.get(section, set()) == set(), section
     for kind in KINDS:
         from_job = {f.name for f in dataclasses.fields(kind)} - set(config[kind.SECTION])
-        assert from_job <= {"arch", "aug", "seed", "depth", "latent", "guidance"}, kind.__name__
+        assert from_job <= {"arch", "aug", "seed", "depth", "latent", "guidance", "model"}, kind.__name__
 
 
 def test_job_values_come_from_wildcards():

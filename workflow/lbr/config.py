@@ -7,6 +7,7 @@ import copy
 import os
 from pathlib import Path
 
+from lbr import declared_models
 from lbr.data.registry import REGISTRY, dataset_spec
 from lbr.errors import LbrError
 from lbr.roles import resolve_roles
@@ -391,6 +392,7 @@ def check(config: dict) -> None:
         fig4_levels(fig4_for(config, name))
     check_guidance(config)
     check_theory(config)
+    declared_models.check(config)
     for name in config.get("sources", {}):
         check_dataset(config, name, "sources")
     check_levels(config)

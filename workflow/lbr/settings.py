@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
+from lbr import declared_models
 from lbr.config import fig4_for
 from lbr.errors import LbrError
 
@@ -31,6 +32,8 @@ class JobSettings:
         """The settings of one job: the section's keys, then what `_job_values` derives from wildcards."""
         section = cls._section(config, wildcards)
         job = cls._job_values(section, wildcards)
+        if any(f.name == "model" for f in fields(cls)):  # a model of the user's: its entry is part of the recipe
+            job["model"] = declared_models.entry(config, job.get("arch", section.get("arch")))
         missing = [f.name for f in fields(cls) if f.name not in job and f.name not in section]
         if missing:
             raise LbrError(f"config section {cls.SECTION} lacks {missing}; validate it against the schema.")
@@ -124,12 +127,14 @@ class TrainerSettings(DeviceSettings):
 
 @dataclass(frozen=True)
 class ClassifierSettings(TrainerSettings):
-    """One classifier of the Fig. 4 grid (config `fig4`; wildcards dataset, arch, aug, seed)."""
+    """One classifier of the Fig. 4 grid (config `fig4`; wildcards dataset, arch, aug, seed). `model` is the
+    `models` entry of a classifier of the user's (factory and kwargs), None for the paper's."""
 
     SECTION = "fig4"
     RUNTIME = (*TrainerSettings.RUNTIME, "eval_batch_size")
 
     arch: str
+    model: dict | None
     aug: bool
     pct_start: float
     loss: str
@@ -152,12 +157,13 @@ class ClassifierSettings(TrainerSettings):
 
 @dataclass(frozen=True)
 class DynamicsSettings(TrainerSettings):
-    """One learning-dynamics autoencoder (config `dynamics`; wildcards arch, depth)."""
+    """One learning-dynamics autoencoder (config `dynamics`; wildcards arch, depth; `model` as for classifiers)."""
 
     SECTION = "dynamics"
     RUNTIME = (*TrainerSettings.RUNTIME, "measure_batch", "keep_checkpoint")
 
     arch: str
+    model: dict | None
     depth: int
     latent: int
     measure_images: int | None
@@ -176,11 +182,14 @@ class GuidanceSettings(TrainerSettings):
     The section's grid (dataset, latents, weights, seeds), data (source_size, source_options) and cluster time
     (runtime) are read by the rules, not by the job. `stem` adapts the network to small images
     (`lbr.models.guided_autoencoder`). The fields image_size to val_crop are the views: how images become
-    network inputs (training augmentation, validation crop)."""
+    network inputs (training augmentation, validation crop). `arch` is resnet_ae (ours: stem, width and the
+    blocks) or a declared model, whose `models` entry is `model`."""
 
     SECTION = "guidance"
     RUNTIME = (*TrainerSettings.RUNTIME, "eval_batch_size", "keep_checkpoint")
 
+    arch: str
+    model: dict | None
     latent: int
     guidance: float
     stem: str

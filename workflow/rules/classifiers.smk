@@ -27,7 +27,7 @@ rule train_classifier:
     benchmark:
         "benchmarks/train/{dataset}/{arch}/{side}-{level}/aug{aug}/seed{seed}.tsv"
     wildcard_constraints:
-        arch="resnet9|mlp",
+        arch=CLASSIFIER_ARCHS,
         aug="0|1",
         seed=r"\d+",
     retries: 1

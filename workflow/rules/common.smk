@@ -11,6 +11,7 @@ from lbr.cost import jobs as job_costs
 from lbr.cost.throughput import load as load_throughput
 from lbr.data.content import dataset_fingerprint
 from lbr.data.registry import dataset_spec, resized_options
+from lbr.declared_models import wildcard_pattern
 from lbr.errors import LbrError
 from lbr.settings import (
     AlignmentSettings,
@@ -33,6 +34,8 @@ DATASETS = dataset_names(config)
 THROUGHPUT = load_throughput(config["gpu_throughput"])  # GPU rates behind the training jobs' Slurm runtimes
 BIG_DATASETS = {"imagenette": 24000, "tinyimagenet": 16000}
 GRID = asdict(Grid.from_config(config))  # the authors' variance grid, one params entry for every rule that resolves it
+CLASSIFIER_ARCHS = wildcard_pattern(config, "classifier")  # the paper's and the user's (config `models`)
+AUTOENCODER_ARCHS = wildcard_pattern(config, "autoencoder")
 
 
 def all_targets():

@@ -19,7 +19,7 @@ rule train_dynamics:
     benchmark:
         "benchmarks/dynamics/{dataset}/{arch}-depth{depth}.tsv"
     wildcard_constraints:
-        arch="dcae|mlpae",
+        arch=AUTOENCODER_ARCHS,
         depth=r"\d+",
     retries: 1
     conda:

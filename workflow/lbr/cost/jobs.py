@@ -1,6 +1,8 @@
 """What one training job costs on one GPU, from its rule, wildcards and the configuration: the images it trains
 on and evaluates, at the throughput of its architecture (`lbr.cost.throughput`), plus its start-up. The Slurm
-runtime of each training rule and `lbr plan` both come from here, so they agree."""
+runtime of each training rule and `lbr plan` both come from here, so they agree. A model of the user's (config
+`models`) cannot be FLOP-counted without importing torch and its code, so it is priced as the paper's model of its
+role (`PRICED_AS`)."""
 
 from __future__ import annotations
 
@@ -64,7 +66,7 @@ def dynamics(config: dict, wildcards, table: Throughput) -> JobCost:
     d = config["dynamics"]
     dataset, arch, depth = _wc(wildcards, "dataset"), _wc(wildcards, "arch"), int(_wc(wildcards, "depth"))
     size = dataset_size(config, dataset)
-    count = flops.mlpae if arch == "mlpae" else flops.dcae
+    count = flops.mlpae if arch == "mlpae" else flops.dcae  # a model of the user's: as the DCAE at its depth
     rate = images_per_second(table, "dcae", flops.training(count(size.shape, d["latent"], depth)))
     n_train = _subset(size.n_train, d)
     n = n_train // d["batch_size"] * d["batch_size"]
@@ -75,7 +77,8 @@ def dynamics(config: dict, wildcards, table: Throughput) -> JobCost:
 
 
 def guidance(config: dict, wildcards, table: Throughput) -> JobCost:
-    """A Figs. 5-6 guided autoencoder: training epochs at image_size, the validation split at each evaluation."""
+    """A Figs. 5-6 guided autoencoder: training epochs at image_size, the validation split at each evaluation (a
+    model of the user's priced as ours at guidance.width and blocks)."""
     g = config["guidance"]
     options = config.get("datasets", {}).get(g["dataset"], {}) | (g.get("source_options") or {})
     size = dataset_size(config | {"datasets": {**config.get("datasets", {}), g["dataset"]: options}}, g["dataset"])
@@ -96,6 +99,17 @@ def guidance(config: dict, wildcards, table: Throughput) -> JobCost:
 
 COSTS = {"train_classifier": classifier, "train_dynamics": dynamics, "train_guidance": guidance}
 """Every rule that trains on a GPU, and how to price one of its jobs."""
+
+PRICED_AS = {"train_classifier": "ResNet9", "train_dynamics": "the DCAE", "train_guidance": "the ResNet autoencoder"}
+"""The paper model whose cost a model of the user's gets, per training rule."""
+
+
+def declared_model(rule: str, config: dict, wildcards) -> str | None:
+    """The name of the user's model a training job trains (config `models`), None for a paper model."""
+    if rule not in COSTS:
+        return None
+    arch = config["guidance"]["arch"] if rule == "train_guidance" else _wc(wildcards, "arch")
+    return arch if arch in (config.get("models") or {}) else None
 
 
 def job_cost(rule: str, config: dict, wildcards, table: Throughput) -> JobCost | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lbr.config import fig4_for
-from lbr.cost.jobs import COSTS, JobCost, job_cost, slurm_minutes
+from lbr.cost.jobs import COSTS, PRICED_AS, JobCost, declared_model, job_cost, slurm_minutes
 from lbr.cost.throughput import Throughput, load
 
 SECTIONS = {"train_classifier": "fig4", "train_dynamics": "dynamics", "train_guidance": "guidance"}
@@ -139,6 +139,21 @@ def recorded_startups(plan: Plan) -> dict[str, tuple[float, int, str]]:
     }
 
 
+def user_model_notes(plan: Plan) -> list[str]:
+    """One line per training rule whose jobs train models of the user's: they are priced as the paper's model."""
+    lines = []
+    for rule, paper in PRICED_AS.items():
+        jobs = [j for j in plan.jobs if j.rule == rule]
+        names = sorted({n for j in jobs if (n := declared_model(rule, plan.config, j.wildcards))})
+        if names:
+            which = f"models {', '.join(names)} are" if len(names) > 1 else f"model {names[0]} is"
+            lines.append(
+                f"{rule}: your {which} priced as {paper} of the same settings (the FLOPs of your code are not "
+                "counted before it runs); its minutes and Slurm runtime are that model's."
+            )
+    return lines
+
+
 def report(plan: Plan) -> str:
     """The plan as text: per target, per training rule, and what sharing GPUs saves."""
     t = plan.table
@@ -182,6 +197,7 @@ def report(plan: Plan) -> str:
         f"On one GPU, one job at a time: {alone:.2f} GPU-hours; with the jobs_per_gpu settings above (a job's "
         f"start-up overlaps another's training): {shared:.2f} GPU-hours, {alone - shared:.2f} idle hours hidden.",
     ]
+    lines += user_model_notes(plan)
     for rule, (seconds, runs, devices) in recorded_startups(plan).items():
         lines.append(f"Recorded here: {rule} start-up {seconds:.1f} s (median of {runs} finished runs, {devices}).")
     lines.append(

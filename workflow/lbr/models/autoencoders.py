@@ -2,7 +2,9 @@
 
 Both take images as N x C x H x W floats in [0, 1] and return reconstructions of the same shape through a
 Sigmoid. Widths follow the authors' `np.linspace(...).astype(int)` rules, so CIFAR-10 gives exactly the
-layer tables of the digest; other input shapes get the same construction with their own channel count.
+layer tables of the digest; other input shapes get the same construction with their own channel count. Like every
+autoencoder of the project (the user's too, docs/own_models.md), they have encode(x) -> code and decode(code) ->
+reconstruction, and forward is decode(encode(x)).
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ def mlpae_widths(n_inputs: int, latent: int, depth: int) -> list[int]:
 class DCAE(nn.Module):
     """`depth` stride-2 3x3 convolutions down to `latent` channels, mirrored transposed convolutions back."""
 
-    def __init__(self, input_shape: tuple[int, int, int], latent: int = 512, depth: int = 3):
+    def __init__(self, in_shape: tuple[int, int, int], latent: int = 512, depth: int = 3):
         super().__init__()
-        c, h, w = input_shape
+        c, h, w = in_shape
         if depth < 2:
             raise LbrError(f"DCAE depth must be at least 2, not {depth}.")
         step = 2**depth
@@ -52,6 +54,12 @@ class DCAE(nn.Module):
         self.encoder = nn.Sequential(*enc)
         self.decoder = nn.Sequential(*dec)
 
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode(self, code):
+        return self.decoder(code)
+
     def forward(self, x):
         return self.decoder(self.encoder(x))
 
@@ -63,29 +71,35 @@ def _hidden(fin: int, fout: int) -> nn.Sequential:
 class MLPAE(nn.Module):
     """Flatten, [Linear(no bias) -> BN -> ReLU] x (depth - 2), Linear to `latent`; mirrored decoder, Sigmoid."""
 
-    def __init__(self, input_shape: tuple[int, int, int], latent: int = 512, depth: int = 3):
+    def __init__(self, in_shape: tuple[int, int, int], latent: int = 512, depth: int = 3):
         super().__init__()
         if depth < 2:
             raise LbrError(f"MLPAE depth must be at least 2, not {depth}.")
-        d = int(np.prod(input_shape))
+        d = int(np.prod(in_shape))
         widths = mlpae_widths(d, latent, depth)
         enc: list[nn.Module] = [nn.Flatten()]
         enc += [_hidden(fin, fout) for fin, fout in zip(widths[:-2], widths[1:-1])]
         enc.append(nn.Linear(widths[-2], latent))
         back = widths[::-1]
         dec: list[nn.Module] = [_hidden(fin, fout) for fin, fout in zip(back[:-2], back[1:-1])]
-        dec += [nn.Linear(back[-2], d), nn.Unflatten(1, tuple(input_shape)), nn.Sigmoid()]
+        dec += [nn.Linear(back[-2], d), nn.Unflatten(1, tuple(in_shape)), nn.Sigmoid()]
         self.encoder = nn.Sequential(*enc)
         self.decoder = nn.Sequential(*dec)
+
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode(self, code):
+        return self.decoder(code)
 
     def forward(self, x):
         return self.decoder(self.encoder(x))
 
 
-def build_autoencoder(arch: str, input_shape: tuple[int, int, int], latent: int = 512, depth: int = 3) -> nn.Module:
+def build_autoencoder(arch: str, in_shape: tuple[int, int, int], latent: int = 512, depth: int = 3) -> nn.Module:
     """DCAE or MLPAE for C x H x W inputs."""
     if arch == "dcae":
-        return DCAE(input_shape, latent, depth)
+        return DCAE(in_shape, latent, depth)
     if arch == "mlpae":
-        return MLPAE(input_shape, latent, depth)
+        return MLPAE(in_shape, latent, depth)
     raise LbrError(f"autoencoder arch must be one of {', '.join(ARCHS)}, not '{arch}'.")

@@ -236,6 +236,12 @@ class GuidedAutoencoder(nn.Module):
         self.decoder = ResNetDecoder(latent, image_size, width, channels, tuple(decoder_blocks), stem)
         self.probes = Probes(latent, n_classes)
 
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode(self, code):
+        return self.decoder(code)
+
     def forward(self, x):
         h = self.encoder(x)
         recon = self.decoder(h)

@@ -24,6 +24,7 @@ from lbr.data.subsets import draw_subset
 from lbr.device import pick_device, seed_everything
 from lbr.errors import LbrError
 from lbr.io import load_json, save_json
+from lbr.models import declared
 from lbr.settings import ClassifierSettings
 from lbr.training.crop_flip import crop_flip
 from lbr.training.history import write_history
@@ -191,7 +192,11 @@ def train_classifier(
         x_train, y_train, x_test, y_test, len(classes), device, s.aug, s.loss, s.eval_batch_size, policy
     )
     del x_train, x_test
-    model = models.build(settings.arch, in_shape=task.in_shape, n_classes=len(classes), width=settings.width)
+    if settings.model is None:
+        model = models.build(settings.arch, in_shape=task.in_shape, n_classes=len(classes), width=settings.width)
+    else:  # the user's, checked on one batch as the loop will feed it
+        batch = policy.layout(task.x[: declared.CHECK_IMAGES].float())
+        model = declared.classifier(settings.arch, settings.model, task.in_shape, len(classes), batch)
     cfg = LoopConfig.of(settings, policy, data=subset.data_key)
     out_dir = Path(out_metrics).parent
     key = run_key(

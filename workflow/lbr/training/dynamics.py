@@ -20,6 +20,7 @@ from lbr.data.subsets import draw_subset
 from lbr.device import seed_everything
 from lbr.errors import LbrError
 from lbr.io import save_npz
+from lbr.models import declared
 from lbr.models.autoencoders import build_autoencoder
 from lbr.settings import DynamicsSettings
 from lbr.spectral import direction_energy as dyn
@@ -147,7 +148,11 @@ def run(
     log.info("eigenbasis of X^T X from %d images (D=%d) in %.1f s", len(images), vectors.shape[0], time.time() - t0)
     seed_everything(settings.seed)
     h, w, c = x_train.shape[1:]
-    model = build_autoencoder(settings.arch, (c, h, w), settings.latent, settings.depth).to(device)
+    if settings.model is None:
+        model = build_autoencoder(settings.arch, (c, h, w), settings.latent, settings.depth).to(device)
+    else:  # the user's, checked on one batch; depth passed when its factory takes it
+        batch = dyn.model_input(train[: declared.CHECK_IMAGES])
+        model = declared.autoencoder(settings.arch, settings.model, (c, h, w), settings.latent, batch, settings.depth)
     n_params = sum(p.numel() for p in model.parameters())
     log.info(f"{settings.arch} depth {settings.depth} latent {settings.latent}: {n_params} parameters")
     policy = resolve(settings, device, fast_storage="uint8")

@@ -22,6 +22,7 @@ from lbr.data.subsets import draw_subset
 from lbr.device import pick_device, seed_everything
 from lbr.errors import LbrError
 from lbr.io import save_json, save_npz
+from lbr.models import declared
 from lbr.models.guided_autoencoder import GuidedAutoencoder, latent_grid
 from lbr.settings import GuidanceSettings
 from lbr.training import resized_views as aug
@@ -168,19 +169,25 @@ def run_experiment(
     cfg = LoopConfig.of(s, policy, data=subset.data_key)
     if x_tr.shape[1] < 8 or x_tr.shape[2] < 8:
         raise LbrError(f"images of {train_path} are {x_tr.shape[1]}x{x_tr.shape[2]}; the crops need at least 8x8.")
-    seed_everything(cfg.seed)
-    model = GuidedAutoencoder(
-        s.latent,
-        len(classes),
-        s.image_size,
-        s.width,
-        x_tr.shape[3],
-        s.guidance,
-        s.encoder_blocks,
-        s.decoder_blocks,
-        s.stem,
-    )
     task = GuidanceTask((x_tr, y_tr), (x_va, y_va), len(classes), s.guidance, s, device, s.eval_batch_size, policy)
+    seed_everything(cfg.seed)
+    if s.model is None:
+        model = GuidedAutoencoder(
+            s.latent,
+            len(classes),
+            s.image_size,
+            s.width,
+            x_tr.shape[3],
+            s.guidance,
+            s.encoder_blocks,
+            s.decoder_blocks,
+            s.stem,
+        )
+    else:  # the user's autoencoder, its N x L codes read by our two probes
+        shape = (x_tr.shape[3], s.image_size, s.image_size)
+        batch = task.valid_view(task.vx[: declared.CHECK_IMAGES])
+        autoencoder = declared.autoencoder(s.arch, s.model, shape, s.latent, batch, code_shape=(s.latent,))
+        model = declared.ProbedAutoencoder(autoencoder, s.latent, len(classes), s.guidance)
     n_params = sum(p.numel() for p in model.parameters())
     log.info(
         f"guided AE: L={s.latent} guidance={s.guidance} seed={s.seed}, {len(y_tr)} train / {len(y_va)} valid images "
@@ -194,6 +201,7 @@ def run_experiment(
         rec = task.reconstructions(model, recon_indices(len(y_va), s.n_reconstructions))
     final = next(r for r in reversed(history) if "valid_recon" in r)
     metrics = {
+        "arch": s.arch,
         "latent": s.latent,
         "guidance": s.guidance,
         "seed": cfg.seed,
