@@ -234,3 +234,11 @@ def test_history_has_no_partial_files_after_kill_free_run(splits, tmp_path):
     run_experiment(*splits, _outputs(tmp_path), SETTINGS | {"epochs": 2}, tmp_path / "ck.pt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["history.csv", "metrics.json", "recon.npz"]
     assert os.path.getsize(tmp_path / "history.csv") > 0
+
+
+def test_a_checkpoint_of_another_network_is_refused_in_one_sentence(splits, tmp_path):
+    """The run folder does not depend on the width or the stem, so a checkpoint left by a run of another network
+    must stop the job with its sentence, not fail inside load_state_dict."""
+    assert run_experiment(*splits, _outputs(tmp_path), SETTINGS, tmp_path / "ck.pt", stop_after=1) is None
+    with pytest.raises(LbrError, match="different training settings; delete it"):
+        run_experiment(*splits, _outputs(tmp_path), SETTINGS | {"width": 8}, tmp_path / "ck.pt")

@@ -9,8 +9,6 @@ for the whole batch: no DataLoader, no per-sample Python. Evaluation is top-1 ac
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 from pathlib import Path
@@ -28,7 +26,7 @@ from lbr.models import declared
 from lbr.settings import ClassifierSettings
 from lbr.training.crop_flip import crop_flip
 from lbr.training.history import write_history
-from lbr.training.loop import LoopConfig, fit
+from lbr.training.loop import LoopConfig, fingerprint, fit
 from lbr.training.policy import Policy, resolve
 
 log = logging.getLogger(__name__)
@@ -141,11 +139,6 @@ def load_labels(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
         return z["y"], [str(c) for c in z["classes"]]
 
 
-def run_key(payload: dict) -> str:
-    """A short fingerprint of everything a checkpoint depends on."""
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
 def throughput(history: list[dict], images_per_epoch: int) -> float:
     """Training images per second, first epoch left out when there are others (warm-up, compilation)."""
     rows = history[1:] if len(history) > 1 else history
@@ -199,7 +192,7 @@ def train_classifier(
         model = declared.classifier(settings.arch, settings.model, task.in_shape, len(classes), batch)
     cfg = LoopConfig.of(settings, policy, data=subset.data_key)
     out_dir = Path(out_metrics).parent
-    key = run_key(
+    key = fingerprint(
         {
             "settings": settings.recipe(),
             "loop": cfg.recipe(),

@@ -26,7 +26,7 @@ from lbr.settings import DynamicsSettings
 from lbr.spectral import direction_energy as dyn
 from lbr.spectral.accumulate import chunks
 from lbr.training.history import write_history
-from lbr.training.loop import LoopConfig, fit
+from lbr.training.loop import LoopConfig, fingerprint, fit
 from lbr.training.policy import Policy, resolve
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ def run(
     recorder = EnergyRecorder(images, vectors, epochs, settings.measure_batch, sidecar, policy, device)
     task = ReconstructionTask(train, test, settings.measure_batch, policy)
     stats: dict = {}
-    cfg = LoopConfig.of(settings, policy, data=subset.data_key)
+    cfg = LoopConfig.of(settings, policy, data=fingerprint({"job": settings.recipe(), "subset": subset.data_key}))
     with policy.precision():  # float32 means IEEE float32 here too, not cuDNN's default TF32
         if INIT_EPOCH not in recorder.records:
             recorder.measure(model, INIT_EPOCH)

@@ -27,7 +27,7 @@ from lbr.models.guided_autoencoder import GuidedAutoencoder, latent_grid
 from lbr.settings import GuidanceSettings
 from lbr.training import resized_views as aug
 from lbr.training.history import write_history
-from lbr.training.loop import LoopConfig, fit
+from lbr.training.loop import LoopConfig, fingerprint, fit
 from lbr.training.policy import Policy, resolve
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ def run_experiment(
     subset = draw_subset(y_tr, s.train_subset, s.subset_seed, "guidance.train_subset")
     x_tr, y_tr = subset.rows(x_tr), y_tr[subset.indices]
     policy = resolve(s, device, fast_storage="uint8")
-    cfg = LoopConfig.of(s, policy, data=subset.data_key)
+    cfg = LoopConfig.of(s, policy, data=fingerprint({"job": s.recipe(), "subset": subset.data_key}))
     if x_tr.shape[1] < 8 or x_tr.shape[2] < 8:
         raise LbrError(f"images of {train_path} are {x_tr.shape[1]}x{x_tr.shape[2]}; the crops need at least 8x8.")
     task = GuidanceTask((x_tr, y_tr), (x_va, y_va), len(classes), s.guidance, s, device, s.eval_batch_size, policy)

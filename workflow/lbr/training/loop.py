@@ -12,6 +12,8 @@ write one every few minutes, not one per epoch.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import os
@@ -67,7 +69,8 @@ class LoopConfig:
 
     def recipe(self) -> dict:
         """The fields that decide the numbers (what a checkpoint must agree on to be resumed). `data`, a
-        fingerprint of the training images (a training subset's sha), counts only when a trainer sets it."""
+        fingerprint of what the loop cannot see (the model's settings, a training subset), counts only when a
+        trainer sets it."""
         return {k: v for k, v in asdict(self).items() if k not in self.RUNTIME and (k != "data" or v)}
 
 
@@ -107,6 +110,11 @@ def process_seconds() -> float:
 
 
 _IMPORTED_AT = time.monotonic()
+
+
+def fingerprint(payload: dict) -> str:
+    """A short sha256 of everything a checkpoint depends on (settings, data), JSON-serialised."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Generator:
