@@ -14,14 +14,6 @@ from lbr.theory import denoising as dn
 from theory_data import explained, images, preprocessed
 
 
-def independent_masks(rng, draws, n, shape, k, p):
-    """Patch-level Bernoulli keep masks expanded to H x W x C pixels, written without lbr."""
-    h, w, c = shape
-    keep = rng.random((draws, n, h // k, w // k)) >= p
-    pix = np.repeat(np.repeat(keep, k, axis=2), k, axis=3)
-    return np.broadcast_to(pix[..., None], (draws, n, h, w, c)).reshape(draws, n, h * w * c)
-
-
 def test_patch_layout_is_hwc_with_all_channels_shared():
     shape = (4, 6, 2)
     pid = dn.patch_of_pixel(shape, 2).numpy()
@@ -31,17 +23,22 @@ def test_patch_layout_is_hwc_with_all_channels_shared():
     assert idx.shape == (6, 8) and sorted(idx.reshape(-1).tolist()) == list(range(48))
 
 
-def test_masking_moments_match_monte_carlo():
+@pytest.mark.parametrize(
+    "spec", [dn.NoiseSpec("mask", 0.3, 2), dn.NoiseSpec("mask", 0.6, 1), dn.NoiseSpec("gaussian", sigma=0.7)]
+)
+def test_the_sampler_matches_the_closed_form_moments(spec):
+    """Monte Carlo: the mean and second moment of the shared sampler's draws (`NoiseSpec.corrupt`, what the Fig. 10
+    trainer draws) agree with Theorem 3's M1 and M2 within 5 standard errors in every entry."""
     rng = np.random.default_rng(1)
-    shape, k, p, n = (4, 4, 2), 2, 0.3, 3
-    x = rng.normal(size=(n, 32))
-    spec = dn.NoiseSpec("mask", p, k)
-    m2 = dn.second_moment(torch.as_tensor(x.T @ x), spec, shape, n).numpy()
-    m1 = dn.first_moment(torch.as_tensor(x), spec).numpy()
+    shape, n = (4, 4, 2), 3
+    x = torch.as_tensor(rng.normal(size=(n, 32)))
+    m2 = dn.second_moment(x.T @ x, spec, shape, n).numpy()
+    m1 = dn.first_moment(x, spec).numpy()
+    gen = torch.Generator().manual_seed(0)
     total, total_sq, mean_x = np.zeros((32, 32)), np.zeros((32, 32)), np.zeros((n, 32))
     draws, chunk = 20000, 2000
     for _ in range(draws // chunk):
-        noisy = x[None] * independent_masks(rng, chunk, n, shape, k, p)
+        noisy = spec.corrupt_rows(x.repeat(chunk, 1), shape, gen).reshape(chunk, n, 32).numpy()
         outer = np.einsum("tni,tnj->tij", noisy, noisy)
         total += outer.sum(0)
         total_sq += (outer**2).sum(0)
@@ -49,19 +46,52 @@ def test_masking_moments_match_monte_carlo():
     emp = total / draws
     se = np.sqrt((total_sq / draws - emp**2) / draws)
     assert np.all(np.abs(emp - m2) <= 5 * se + 1e-12)
-    assert np.abs(emp - m2).max() > 0 and np.abs(m2 - x.T @ x).max() > 0.05
+    assert np.abs(emp - m2).max() > 0 and np.abs(m2 - (x.T @ x).numpy()).max() > 0.05
     np.testing.assert_allclose(mean_x / draws, m1, atol=0.05)
 
 
-def test_corrupt_masks_whole_patches_and_matches_the_moment():
+def test_the_sampler_masks_whole_patches_of_all_channels_and_draws_gaussian_noise():
     shape, spec = (4, 4, 3), dn.NoiseSpec("mask", 0.5, 2)
     rows = torch.ones(2000, 48, dtype=torch.float64)
-    out = dn.corrupt(rows, spec, shape, torch.Generator().manual_seed(0))
+    out = spec.corrupt_rows(rows, shape, torch.Generator().manual_seed(0))
     blocks = out.reshape(2000, 2, 2, 2, 2, 3).permute(0, 1, 3, 2, 4, 5).reshape(2000, 4, 12)
     assert torch.all(blocks.amin(2) == blocks.amax(2))
     assert abs(float(out.mean()) - 0.5) < 0.02
-    gauss = dn.corrupt(rows, dn.NoiseSpec("gaussian", sigma=2.0), shape, torch.Generator().manual_seed(0))
+    gauss = dn.NoiseSpec("gaussian", sigma=2.0).corrupt_rows(rows, shape, torch.Generator().manual_seed(0))
     assert abs(float((gauss - rows).std()) - 2.0) < 0.02
+    images = out.reshape(2000, 4, 4, 3)
+    assert dn.NoiseSpec("none").corrupt(images, None, channels_first=False) is images  # no draw, no copy
+
+
+def test_the_sampler_in_pixel_space_is_the_standardized_noise_in_its_frame():
+    """x = mean + std z: corrupting x in the frame (mean, std) gives mean + std * (z corrupted), for the same draws,
+    and channels-first batches get the same masks as channels-last ones (Gaussian draws fill the tensor in its own
+    order, so only their distribution is layout-free)."""
+    g = torch.Generator().manual_seed(3)
+    z = torch.randn(5, 8, 4, 3, generator=g, dtype=torch.float64)  # N x H x W x C, standardized
+    mean, std = torch.rand(1, 8, 4, 3, generator=g, dtype=torch.float64), 0.3
+    for spec in (dn.NoiseSpec("mask", 0.5, 2), dn.NoiseSpec("gaussian", sigma=0.8)):
+        noisy_z = spec.corrupt(z, torch.Generator().manual_seed(7), channels_first=False)
+        noisy_x = spec.corrupt(mean + std * z, torch.Generator().manual_seed(7), mean, std, channels_first=False)
+        torch.testing.assert_close(noisy_x, mean + std * noisy_z)
+        if spec.kind == "gaussian":
+            continue
+        nchw = spec.corrupt(
+            (mean + std * z).permute(0, 3, 1, 2), torch.Generator().manual_seed(7), mean.permute(0, 3, 1, 2), std
+        )
+        torch.testing.assert_close(nchw.permute(0, 2, 3, 1), noisy_x)
+    masked = dn.NoiseSpec("mask", 0.5, 2).corrupt(mean + std * z, torch.Generator().manual_seed(7), mean, std, False)
+    filled = (masked == mean.expand_as(masked)).all(-1)  # masked pixels hold the mean image in every channel
+    assert 0.2 < float(filled.double().mean()) < 0.8
+
+
+def test_noise_labels_are_the_path_form_and_read_back():
+    for spec in (dn.NoiseSpec("none"), dn.NoiseSpec("gaussian", sigma=0.5), dn.NoiseSpec("mask", 0.25, 4)):
+        assert dn.NoiseSpec.from_label(spec.label) == spec
+    assert dn.NoiseSpec("gaussian", sigma=1.0).label == "gaussian-1"
+    for bad in ("salt", "mask-0.5", "gaussian-e"):
+        with pytest.raises(LbrError, match="noise label"):
+            dn.NoiseSpec.from_label(bad)
 
 
 @pytest.mark.parametrize(

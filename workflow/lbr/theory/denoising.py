@@ -2,15 +2,10 @@
 
 The expected denoising loss E||X - Z^T V^T X~||^2 depends on the noise only through M1 = E[X~] and
 M2 = E[X~ X~^T]; the optimal encoder spans the top-K generalized eigenvectors of (M1 X^T X M1^T, M2).
-Noise models (column-major X, D x N, B = X X^T; images flattened H x W x C):
-
-  none                     M1 = X          M2 = B
-  gaussian(sigma)          M1 = X          M2 = B + N sigma^2 I
-  mask(p, k x k patches)   M1 = (1-p) X    M2 = (1-p)^2 B + p(1-p) blockdiag_patches(B)
-
-Masking zeroes each non-overlapping k x k patch (all channels of its pixels together) with probability p,
-no rescaling, loss on every pixel (the authors' code). Every M1 here is a multiple of X, so
-M1 X^T X M1^T is proportional to B^2.
+The noises, their moments and their sampler are defined once, in `lbr.theory.noise` (imported here under the
+same names): none, additive Gaussian noise, and masking, which zeroes each non-overlapping k x k patch (all
+channels of its pixels together) with probability p, no rescaling, loss on every pixel (the authors' code).
+Every M1 there is a multiple of X, so M1 X^T X M1^T is proportional to B^2.
 
 Numerics. The generalized problem is solved by a Cholesky reduction (M2 + delta I = L L^T, eigenvectors of
 L^{-1} A L^{-T}) in torch float64, on the GPU when one is visible. `jitter` sets delta = jitter * trace(M2)/D:
@@ -22,9 +17,6 @@ then holds to the last bit instead of to round-off.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 import torch
@@ -32,130 +24,13 @@ import torch
 from lbr.errors import LbrError
 from lbr.progress import heartbeat, track
 from lbr.theory.alignment import Basis, Moments, curves, pca_basis
+from lbr.theory.noise import KINDS, NoiseSpec, blocks, first_moment, patch_index, patch_of_pixel, second_moment  # noqa: F401
 
-KINDS = ("none", "gaussian", "mask")
 DEFAULT_JITTER = 1e-6
 NEEDS_COVARIANCE = (
     "denoising (Theorem 3) needs the D x D covariance, but these statistics hold the N x N Gram matrix; set "
     "closed_form.method to auto or covariance and rebuild them."
 )
-
-
-@dataclass(frozen=True)
-class NoiseSpec:
-    """One corruption of the input: none, gaussian (std sigma, in units of the global pixel std) or mask."""
-
-    kind: str = "none"
-    ratio: float = 0.0
-    patch: int = 1
-    sigma: float = 0.0
-
-    def __post_init__(self):
-        if self.kind not in KINDS:
-            raise LbrError(f"noise must be one of {', '.join(KINDS)}, not '{self.kind}'.")
-        if self.kind == "mask" and not 0 <= self.ratio < 1:
-            raise LbrError(f"mask ratio must satisfy 0 <= ratio < 1 (1 would mask everything), not {self.ratio}.")
-        if self.kind == "mask" and (int(self.patch) != self.patch or self.patch < 1):
-            raise LbrError(f"mask patch size must be a positive integer, not {self.patch}.")
-        if self.kind == "gaussian" and not (self.sigma >= 0 and math.isfinite(self.sigma)):
-            raise LbrError(f"gaussian sigma must be a finite number >= 0, not {self.sigma}.")
-
-    @classmethod
-    def from_dict(cls, entry: dict) -> NoiseSpec:
-        """{noise: mask, ratio: 0.5, patch: 2} | {noise: gaussian, sigma: 1.0} | {noise: none}."""
-        kind = entry.get("noise", "none")
-        if kind == "mask":
-            return cls("mask", ratio=float(entry.get("ratio", 0.0)), patch=int(entry.get("patch", 1)))
-        if kind == "gaussian":
-            return cls("gaussian", sigma=float(entry.get("sigma", 0.0)))
-        return cls(kind)
-
-    def check_shape(self, shape: tuple[int, int, int]) -> None:
-        h, w, _ = shape
-        if self.kind == "mask" and (h % self.patch or w % self.patch):
-            raise LbrError(f"mask patch size {self.patch} does not divide the {h} x {w} image; pick a divisor.")
-
-    @property
-    def m1_scale(self) -> float:
-        """M1 = m1_scale * X."""
-        return 1.0 - self.ratio if self.kind == "mask" else 1.0
-
-    @property
-    def label(self) -> str:
-        if self.kind == "mask":
-            return f"mask-{self.ratio:g}-patch{self.patch}"
-        if self.kind == "gaussian":
-            return f"gaussian-{self.sigma:g}"
-        return "none"
-
-    def columns(self) -> dict:
-        """The (noise, ratio, patch, sigma) columns of the tidy tables (NaN where not applicable)."""
-        return {
-            "noise": self.kind,
-            "ratio": self.ratio if self.kind == "mask" else np.nan,
-            "patch": self.patch if self.kind == "mask" else np.nan,
-            "sigma": self.sigma if self.kind == "gaussian" else np.nan,
-        }
-
-
-def patch_index(shape: tuple[int, int, int], k: int) -> torch.Tensor:
-    """(n_patches, k*k*C) flat H x W x C indices of the pixels (all channels) of each k x k patch."""
-    h, w, c = shape
-    NoiseSpec("mask", 0.0, k).check_shape(shape)
-    idx = torch.arange(h * w * c).reshape(h // k, k, w // k, k, c)
-    return idx.permute(0, 2, 1, 3, 4).reshape((h // k) * (w // k), k * k * c)
-
-
-def patch_of_pixel(shape: tuple[int, int, int], k: int) -> torch.Tensor:
-    """(D,) patch number of every flat pixel index."""
-    idx = patch_index(shape, k)
-    out = torch.empty(idx.numel(), dtype=torch.int64)
-    out[idx.reshape(-1)] = torch.arange(idx.shape[0]).repeat_interleave(idx.shape[1])
-    return out
-
-
-def _blocks(b: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """(n_patches, m, m) diagonal blocks of b, one per patch."""
-    idx = idx.to(b.device)
-    return b[idx[:, :, None], idx[:, None, :]]
-
-
-def second_moment(b: torch.Tensor, spec: NoiseSpec, shape: tuple[int, int, int], n: int) -> torch.Tensor:
-    """M2 = E[X~ X~^T] (D x D) from B = X X^T of n images, in pixel coordinates."""
-    d = b.shape[0]
-    if d != int(np.prod(shape)):
-        raise LbrError(f"a {d} x {d} moment does not match images of shape {shape}.")
-    spec.check_shape(shape)
-    if spec.kind == "gaussian":
-        return b + n * spec.sigma**2 * torch.eye(d, dtype=b.dtype, device=b.device)
-    if spec.kind == "none" or spec.ratio == 0:
-        return b.clone()
-    p = spec.ratio
-    idx = patch_index(shape, spec.patch).to(b.device)
-    m2 = (1 - p) ** 2 * b
-    m2[idx[:, :, None], idx[:, None, :]] += p * (1 - p) * _blocks(b, idx)
-    return m2
-
-
-def first_moment(x: torch.Tensor, spec: NoiseSpec) -> torch.Tensor:
-    """M1 = E[X~] for images in rows or columns: a multiple of X for every supported noise."""
-    return spec.m1_scale * x
-
-
-def corrupt(
-    rows: torch.Tensor, spec: NoiseSpec, shape: tuple[int, int, int], generator: torch.Generator
-) -> torch.Tensor:
-    """One random corruption of images given as rows (N x D, H x W x C flattening); used to check the moments."""
-    spec.check_shape(shape)
-    if spec.kind == "gaussian":
-        noise = torch.randn(rows.shape, generator=generator, dtype=rows.dtype, device=rows.device)
-        return rows + spec.sigma * noise
-    if spec.kind == "none":
-        return rows.clone()
-    pid = patch_of_pixel(shape, spec.patch).to(rows.device)
-    n_patches = int(pid.max()) + 1
-    keep = torch.rand(rows.shape[0], n_patches, generator=generator, device=rows.device) >= spec.ratio
-    return rows * keep[:, pid].to(rows.dtype)
 
 
 def generalized_eigh(
@@ -234,7 +109,7 @@ def second_moment_in_basis(
     p = spec.ratio
     idx = patch_index(shape, spec.patch).to(b.device)
     pg = basis.p.to(b.device)[idx]  # (n_patches, m, D)
-    inner = torch.bmm(_blocks(b, idx), pg)
+    inner = torch.bmm(blocks(b, idx), pg)
     m2 = pg.reshape(-1, pg.shape[-1]).T @ inner.reshape(-1, pg.shape[-1])
     del pg, inner
     m2.mul_(p * (1 - p))
@@ -370,7 +245,7 @@ def impact_table(
     base = alignment_under_noise(basis, feature_basis(basis, b, NoiseSpec("none"), shape, n, jitter))
     frames = []
     for spec in track(specs, f"alignment under {len(specs)} noises", len(specs), "noises"):
-        cur = base if _is_clean(spec) else alignment_under_noise(basis, feature_basis(basis, b, spec, shape, n, jitter))
+        cur = base if spec.clean else alignment_under_noise(basis, feature_basis(basis, b, spec, shape, n, jitter))
         paper = _relative_change(cur["alignment"], base["alignment"])
         code = _relative_change(cur["alignment_code"], base["alignment_code"])
         frame = pd.DataFrame(
@@ -391,11 +266,3 @@ def _relative_change(new: np.ndarray, old: np.ndarray) -> np.ndarray:
     """100 (new - old) / old, NaN where old is 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(old > 0, 100 * (new - old) / np.where(old > 0, old, 1), np.nan)
-
-
-def _is_clean(spec: NoiseSpec) -> bool:
-    return (
-        spec.kind == "none"
-        or (spec.kind == "mask" and spec.ratio == 0)
-        or (spec.kind == "gaussian" and spec.sigma == 0)
-    )
