@@ -53,6 +53,9 @@ def test_the_consumers_of_each_statistics_file():
     with pytest.raises(LbrError) as err:
         covariance_consumers(load(overrides=config("gram"), checked=False), "small", "standardize")
     assert str(err.value) == GRAM_FOR_FIG7
+    fig10 = load(overrides=config() | {"fig10": {"datasets": ["small"]}}, checked=False)  # its trainer's pixels
+    assert covariance_consumers(fig10, "small", "standardize") == ["fig7", "noise_check", "fig10"]
+    assert covariance_consumers(fig10, "small", "raw") == []
 
 
 @pytest.fixture(scope="module")

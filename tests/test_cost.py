@@ -160,7 +160,7 @@ def test_plan_counts_the_jobs_of_snakemakes_dry_run(tmp_path):
     out = result.stdout
     total = re.search(r"all of the above, each job once\s+(\d+)\s+(\d+)\s+(\d+)", out)
     assert int(total[1]) == sum(stats.values()) and int(total[3]) == sum(
-        stats.get(r, 0) for r in ("train_classifier", "train_dynamics", "train_guidance")
+        stats.get(r, 0) for r in ("train_classifier", "train_dynamics", "train_denoising", "train_guidance")
     )
     config = load()
     c, g = config["fig4"], config["guidance"]

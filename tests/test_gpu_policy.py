@@ -21,7 +21,7 @@ from lbr.data.builtin import synthetic
 from lbr.data.splits import save_split
 from lbr.device import float32_math_now
 from lbr.errors import LbrError
-from lbr.settings import ClassifierSettings, DynamicsSettings, GuidanceSettings
+from lbr.settings import ClassifierSettings, DenoisingAESettings, DynamicsSettings, GuidanceSettings
 from lbr.spectral import direction_energy as dyn
 from lbr.training import guidance
 from lbr.training.classifier import ClassificationTask, train_classifier
@@ -224,6 +224,31 @@ def test_dynamics_autoencoder_learns_resumes_and_stops_under_the_gpu_policy(tmp_
 
     with pytest.raises(LbrError, match="the training loss became"):
         train(dataclasses.replace(settings, lr=1e30), "wild")
+
+
+def test_denoising_autoencoder_draws_its_noise_and_resumes_under_the_gpu_policy(tmp_path):
+    """Fig. 10's masked training under float16 storage, bf16 autocast, channels_last and torch.compile: the noise
+    is drawn outside the compiled model, the probe reads the code, and a resumed run repeats the uninterrupted one."""
+    d = synthetic(n_train=128, n_test=40, height=16, width=16, seed=2)
+    (x_train, y_train), (x_test, y_test) = d["train"], d["test"]
+    recipe = dict(latent=16, epochs=4, batch_size=16, lr=3e-3, measure_batch=64, device="cpu")  # Fig. 3's shapes:
+    wildcards = {"arch": "dcae", "depth": "3", "noise": "mask-0.5-patch4", "seed": "0"}  # its compiled kernels
+    settings = job_settings(DenoisingAESettings, wildcards, **recipe, **GPU_POLICY)
+    labels = {"y_train": y_train, "y_test": y_test, "n_classes": 10}
+
+    def train(name, **kwargs):
+        out = tmp_path / name
+        return run(x_train, x_test, settings, CPU, out / "energies.npz", out / "history.csv", **labels, **kwargs)
+
+    full = train("gpu")
+    assert "bf16" in str(full["policy"]) and list(full["probe_epochs"]) == [0, 1, 2, 3]
+    assert full["error"][-1].sum() < full["error"][0].sum() and np.all(
+        (full["probe_acc"] >= 0) & (full["probe_acc"] <= 1)
+    )
+    assert train("resumed", stop_after=2) is None
+    resumed = train("resumed")
+    np.testing.assert_allclose(resumed["error"], full["error"], rtol=1e-3)
+    np.testing.assert_allclose(resumed["probe_acc"], full["probe_acc"], atol=0.05)
 
 
 def test_guided_autoencoder_learns_resumes_and_stops_under_the_gpu_policy(tmp_path):

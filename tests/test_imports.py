@@ -14,7 +14,8 @@ SCRIPTS = ROOT / "workflow" / "scripts"
 TORCH_FREE_SCRIPTS = sorted(
     p.name
     for p in SCRIPTS.glob("*.py")
-    if p.name.startswith("fig") and not p.name.endswith(("_dataset.py", "_supervised.py", "_denoising.py"))
+    if p.name.startswith("fig")
+    and not p.name.endswith(("_dataset.py", "_supervised.py", "_denoising.py", "_theory.py"))
 ) + ["concat_tables.py", "download.py", "dynamics_tables.py", "guidance_tables.py", "paper_check.py", "prepare.py"]
 
 

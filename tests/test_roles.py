@@ -26,6 +26,7 @@ ROLES = {
     },
     "guidance": {"dataset": "natural"},
     "fig4": {"datasets": ["natural", "plain"], "epochs_by_dataset": {"natural": 3}},
+    "fig10": {"datasets": ["natural"]},
 }
 
 
@@ -36,6 +37,7 @@ def test_roles_become_the_datasets_they_name():
     assert config["fig1"]["dynamics_run"]["dataset"] == config["fig1"]["dataset_top"] == "synthetic"
     assert config["fig4"]["datasets"] == ["synthetic", "digits"]
     assert config["fig4"]["epochs_by_dataset"] == {"synthetic": 3}
+    assert config["fig10"]["datasets"] == ["synthetic"]
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from lbr.tables.scorecard import (
     as_text,
     scorecard,
 )
+from lbr.theory.noise import NoiseSpec
 
 from repo_copy import snakemake as run_snakemake
 
@@ -112,6 +113,21 @@ def fig8_run(variant: str, losses: list[float], optimum: float = 0.5) -> pd.Data
     )  # fmt: skip
 
 
+def fig10_run(final: dict[str, list[float]], theory: dict[str, float], capped: bool = False) -> pd.DataFrame:
+    """fig10 rows of one run (cifar10 DCAE depth 3, 5 epochs): the final probe accuracy of each noise per seed (and
+    an earlier epoch at 20%), with Theorem 3's predicted change at K."""
+    rows = [
+        {"dataset": "cifar10", "arch": "dcae", "depth": 3, **NoiseSpec.from_label(label).columns(),
+         "noise_label": label, "seed": seed, "epoch": epoch, "probe_acc": acc if epoch == 4 else 0.2,
+         "code_size": 8192 if capped else 512, "K": 3072 if capped else 512, "K_capped": capped, "rank": 3072,
+         "theory_impact_pct": theory[label], "latent": 512, "n_train": 50000, "trained_epochs": 5}
+        for label, accs in final.items()
+        for seed, acc in enumerate(accs)
+        for epoch in (0, 4)
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 # Each claim kind gives each status ------------------------------------------------------------------------------
 
 
@@ -187,7 +203,7 @@ def test_fig4_gap_without_a_shared_variance_range_says_what_it_compared():
         "points, bottom at 48.0%, top at 70.0% of the variance, are 22.0 points of variance apart (aug 1)"
     )
     text = as_text(scorecard({"fig4": pd.concat([near, far])}))
-    assert text.splitlines()[-1] == "1 reproduced, 0 differs, 1 not comparable, 15 not built"
+    assert text.splitlines()[-1] == "1 reproduced, 0 differs, 1 not comparable, 17 not built"
     # a losing bottom at the nearest points differs, as over a shared range
     worse = fig4_runs("pets", "mlp", 1, {0.52: 0.70}, {0.48: 0.60})
     assert statuses({"fig4": worse})["fig4-pets-mlp"] == DIFFERS
@@ -267,10 +283,53 @@ def test_fig8_closed_form_is_the_optimum_gradient_descent_reaches():
     assert statuses({"fig8": stalled})["fig8-theorem3"] == NOT_BUILT
 
 
+FIG10_THEORY = {"none": 0.0, "gaussian-0.5": 0.0, "mask-0.5-patch1": 5.0, "mask-0.25-patch1": 2.0}
+FIG10_IDS = ("fig10-gaussian-cifar10-dcae3", "fig10-mask-cifar10-dcae3")
+
+
+def test_fig10_gaussian_changes_nothing_beyond_seed_noise_the_predicted_mask_helps():
+    """Seed noise: the final accuracies' spread over seeds pooled over the noises, sd 0.0112 here, so 2 standard
+    errors of a difference of two 2-seed means are 2.24 points."""
+    expected = {"none": [0.50, 0.52], "gaussian-0.5": [0.50, 0.51], "mask-0.5-patch1": [0.60, 0.62],
+                "mask-0.25-patch1": [0.51, 0.50]}  # fmt: skip
+    card = scorecard({"fig10": fig10_run(expected, FIG10_THEORY)}).set_index("id")
+    assert list(card.loc[list(FIG10_IDS), "status"]) == [REPRODUCED, REPRODUCED]
+    assert "sigma 0.5: -0.50 points" in card.loc[FIG10_IDS[0], "rebuilt"]
+    assert "2 SE = 2.24 points" in card.loc[FIG10_IDS[0], "rebuilt"]
+    mask = card.loc[FIG10_IDS[1]]
+    assert "mask 0.5 patch 1: predicted +5.00% alignment at K = 512, measured +10.00 points" in mask["rebuilt"]
+    assert mask["data"] == "cifar10" and mask["scale"].startswith("dcae depth 3, latent 512, 50,000 train images")
+    assert mask["scale"].endswith("2 seeds") and mask["figure"] == "10"
+    # Gaussian noise helps; the mask the theory ranks first does not (the other one does: the row follows the theory)
+    contrary = {"none": [0.50, 0.52], "gaussian-0.5": [0.60, 0.61], "mask-0.5-patch1": [0.50, 0.51],
+                "mask-0.25-patch1": [0.70, 0.70]}  # fmt: skip
+    got = statuses({"fig10": fig10_run(contrary, FIG10_THEORY)})
+    assert [got[i] for i in FIG10_IDS] == [DIFFERS, DIFFERS]
+
+
+def test_fig10_without_seed_noise_or_predicted_gain_is_not_comparable_and_without_rows_not_built():
+    one_seed = {"none": [0.50], "gaussian-0.5": [0.49], "mask-0.5-patch1": [0.60], "mask-0.25-patch1": [0.5]}
+    card = scorecard({"fig10": fig10_run(one_seed, FIG10_THEORY)}).set_index("id")
+    assert list(card.loc[list(FIG10_IDS), "status"]) == [NOT_COMPARABLE, NOT_COMPARABLE]
+    assert "seed noise unknown" in card.loc[FIG10_IDS[0], "rebuilt"]
+    capped = {"none": [0.50, 0.52], "gaussian-0.5": [0.50, 0.51], "mask-0.5-patch1": [0.60, 0.62]}
+    no_gain = {"none": 0.0, "gaussian-0.5": 0.0, "mask-0.5-patch1": 1e-9}  # K = rank: nothing to gain in theory
+    card = scorecard({"fig10": fig10_run(capped, no_gain, capped=True)}).set_index("id")
+    assert card.loc[FIG10_IDS[0], "status"] == REPRODUCED and card.loc[FIG10_IDS[1], "status"] == NOT_COMPARABLE
+    assert (
+        "predicts no gain for any mask at K = 3072 (code 8192 values, capped at the rank)"
+        in card.loc[FIG10_IDS[1], "rebuilt"]
+    )
+    no_gauss = {"none": [0.50, 0.52], "mask-0.5-patch1": [0.60, 0.62]}
+    got = statuses({"fig10": fig10_run(no_gauss, FIG10_THEORY)})
+    assert got[FIG10_IDS[0]] == NOT_BUILT and got[FIG10_IDS[1]] == REPRODUCED
+    assert statuses({})["fig10-gaussian"] == NOT_BUILT
+
+
 def test_missing_or_malformed_tables_are_not_built_never_an_error():
     card = scorecard({})
     assert (card["status"] == NOT_BUILT).all() and card["rebuilt"].str.contains("not built").all()
-    assert set(card["figure"]) == {"1", "2", "3", "4", "6", "7", "8"}
+    assert set(card["figure"]) == {"1", "2", "3", "4", "6", "7", "8", "10"}
     assert card["test"].str.len().gt(0).all() and card["why"].str.len().gt(0).all()
     old = fig4_runs("cifar10", "mlp", 1, {0.5: 0.5}, {0.5: 0.6}).drop(columns="variance_kept")
     card = scorecard({"fig4": old})

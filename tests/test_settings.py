@@ -18,6 +18,7 @@ from lbr.config import load
 from lbr.settings import (
     AlignmentSettings,
     ClassifierSettings,
+    DenoisingAESettings,
     DenoisingGDSettings,
     DenoisingSettings,
     DynamicsSettings,
@@ -36,6 +37,7 @@ KINDS = [
     FilterSettings,
     ClassifierSettings,
     DynamicsSettings,
+    DenoisingAESettings,
     GuidanceSettings,
     MomentsSettings,
     AlignmentSettings,
@@ -46,6 +48,7 @@ KINDS = [
 WILDCARDS = {
     ClassifierSettings: {"dataset": "arabic_characters", "arch": "resnet9", "aug": "1", "seed": "0"},
     DynamicsSettings: {"arch": "dcae", "depth": "3"},
+    DenoisingAESettings: {"arch": "dcae", "depth": "3", "noise": "mask-0.5-patch4", "seed": "1"},
     GuidanceSettings: {"latent": "512", "guidance": "0.01", "seed": "0"},
 }
 # Keys of a section that are not a job's settings: what the rules read (grids, threads, cluster time, GPU
@@ -68,6 +71,8 @@ RULE_KEYS = {
     "fig8": {"dims", "latents"},
     "guidance": {"dataset", "source_size", "source_options", "latents", "weights", "seeds", "jobs_per_gpu"},
 }
+# Fields a kind reads from another section than its own (Fig. 10's runs: the dynamics section, probed per fig10).
+OTHER_SECTION = {DenoisingAESettings: {"probe_epochs": "fig10.epochs", "probe_ridge": "fig10.probe_ridge"}}
 # Rule keys that are resources, not params: runtime choices too (changing them reruns nothing).
 RUNTIME_RULE_KEYS = {
     "fig4": {"threads": 2, "jobs_per_gpu": 3},
@@ -92,8 +97,10 @@ def test_every_key_of_a_section_is_a_setting_or_read_by_the_rules():
         names = {f.name for kind in kinds for f in dataclasses.fields(kind)}
         assert set(config[section]) - names - RULE_KEYS.get(section, set()) == set(), section
     for kind in KINDS:
-        from_job = {f.name for f in dataclasses.fields(kind)} - set(config[kind.SECTION])
-        assert from_job <= {"arch", "aug", "seed", "depth", "latent", "guidance", "model"}, kind.__name__
+        from_job = (
+            {f.name for f in dataclasses.fields(kind)} - set(config[kind.SECTION]) - set(OTHER_SECTION.get(kind, {}))
+        )
+        assert from_job <= {"arch", "aug", "seed", "depth", "latent", "guidance", "model", "noise"}, kind.__name__
 
 
 def test_job_values_come_from_wildcards():
@@ -119,6 +126,8 @@ fig4: {datasets: [synthetic], archs: [mlp], sides: [bottom], shares: [g4], aug: 
        batch_size: 50, lr: 0.003, compile: false, device: cpu, eval_every: 1, threads: 1}
 dynamics: {latent: 8, epochs: 2, batch_size: 32, lr: 0.003, measure_images: 100, device: cpu}
 fig3: {dataset: synthetic, runs: [{arch: dcae, depth: 3}], epochs: [0, 1], bands: 4}
+fig10: {datasets: [synthetic], runs: [{arch: dcae, depth: 3}], noises: [{noise: none}, {noise: gaussian, sigma: 1.0}],
+        seeds: [0]}
 fig1: {dynamics_run: {dataset: synthetic, arch: dcae, depth: 3}}
 guidance: {dataset: synthetic, source_size: 32, source_options: {n_train: 48, n_test: 16}, image_size: 32,
            latents: [8], weights: [0.0], width: 4, encoder_blocks: [1, 1, 1, 1], decoder_blocks: [1, 1, 1, 1],
@@ -132,6 +141,7 @@ fig8: {device: cpu}
 TARGETS = [
     "results/train/synthetic/mlp/bottom-g4/aug0/seed0/metrics.json",
     "results/dynamics/synthetic/dcae-depth3/energies.npz",
+    "results/denoising/synthetic/dcae-depth3/gaussian-1/seed0/energies.npz",
     "results/guidance/synthetic/L8/g0/seed0/metrics.json",
     "figures/fig2.pdf",
     "figures/fig7.pdf",
@@ -196,10 +206,18 @@ FIG7 = {"fig7_dataset": 1, "fig7_table": 1, "fig7": 1}
     "section, key, value, jobs, by_params",
     [
         ("fig4", "lr", 0.002, {"train_classifier": 1}, {"train_classifier"}),
-        ("dynamics", "lr", 0.002, {"train_dynamics": 1}, {"train_dynamics"}),
+        ("dynamics", "lr", 0.002, {"train_dynamics": 1, "train_denoising": 1}, {"train_dynamics", "train_denoising"}),
+        ("fig10", "probe_ridge", 0.1, {"train_denoising": 1}, {"train_denoising"}),
+        ("fig10", "dynamics", {"lr": 0.002}, {"train_denoising": 1}, {"train_denoising"}),
         ("guidance", "lr", 0.002, {"train_guidance": 1}, {"train_guidance"}),
         ("fig4", "train_subset", 200, {"train_classifier": 1}, {"train_classifier"}),
-        ("dynamics", "subset_seed", 1, {"train_dynamics": 1}, {"train_dynamics"}),
+        (
+            "dynamics",
+            "subset_seed",
+            1,
+            {"train_dynamics": 1, "train_denoising": 1},
+            {"train_dynamics", "train_denoising"},
+        ),
         ("guidance", "stem", "cifar", {"train_guidance": 1}, {"train_guidance"}),
         ("closed_form", "rank_rtol", 1e-10, FIG2 | FIG7, {"fig2_dataset", "fig7_dataset"}),
         ("closed_form", "jitter", 1e-5, FIG7, {"fig7_dataset"}),

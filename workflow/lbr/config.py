@@ -8,11 +8,13 @@ import os
 from pathlib import Path
 
 from lbr import declared_models
+from lbr.cost.datasets import dataset_size
 from lbr.data.registry import REGISTRY, dataset_spec
 from lbr.errors import LbrError
 from lbr.roles import resolve_roles
 from lbr.schema_errors import did_you_mean, key_path, shown
 from lbr.spectral.subspaces import LEVEL_RE
+from lbr.theory.noise import NoiseSpec
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -68,6 +70,7 @@ def complete(config: dict, checked: bool = True) -> None:
     validate(config, schema)
     resolve_roles(config, dataset_names(config))
     check_fig4_by_dataset(config, schema)
+    check_fig10_dynamics(config, schema)
     if checked:
         check(config)
 
@@ -194,6 +197,36 @@ def check_fig4_by_dataset(config: dict, schema: dict) -> None:
             raise LbrError(sentence(best_match(errors), lambda path, v: level_problem(path, v, points), prefix))
 
 
+def fig10_dynamics(config: dict) -> dict:
+    """The dynamics settings of the Fig. 10 runs: the dynamics section with fig10.dynamics over it."""
+    return config["dynamics"] | (config["fig10"].get("dynamics") or {})
+
+
+def fig10_probe_epochs(config: dict) -> tuple[int, ...]:
+    """The epochs a Fig. 10 run probes its code at: fig10.epochs (null: those of fig3.epochs below the epochs it
+    trains), and always its last epoch."""
+    trained = fig10_dynamics(config)["epochs"]
+    listed = config["fig10"]["epochs"]
+    listed = [e for e in config["fig3"]["epochs"] if e < trained] if listed is None else listed
+    return tuple(sorted({int(e) for e in listed} | {trained - 1}))
+
+
+def check_fig10_dynamics(config: dict, schema: dict) -> None:
+    """fig10.dynamics is a partial dynamics section: validated as the dynamics section it yields."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    from lbr.schema_errors import sentence
+
+    entry = config["fig10"].get("dynamics") or {}
+    if "jobs_per_gpu" in entry:
+        raise LbrError("fig10.dynamics sets jobs_per_gpu, a resource of every autoencoder job; set it in dynamics.")
+    validator = Draft202012Validator({**schema["properties"]["dynamics"], "$defs": schema["$defs"]})
+    errors = list(validator.iter_errors(fig10_dynamics(config)))
+    if errors:
+        raise LbrError(sentence(best_match(errors), prefix=["fig10", "dynamics"]))
+
+
 def fig4_levels(fig4: dict) -> dict[str, list[str]]:
     """The Fig. 4 grid side by side, {side: [levels]}: a list of shares serves every side of fig4.sides; a
     {top: [...], bottom: [...]} mapping gives each side its own, and its keys are the sides trained (each must
@@ -233,6 +266,7 @@ FIGURE_DATASETS = {
     "fig7": ["fig7.datasets"],
     "fig8": [],
     "fig9": ["fig9.dataset"],
+    "fig10": ["fig10.datasets"],
 }
 ALL_DATASETS = ["noise_check.datasets"]
 
@@ -392,6 +426,7 @@ def check(config: dict) -> None:
         fig4_levels(fig4_for(config, name))
     check_guidance(config)
     check_theory(config)
+    check_fig10(config)
     declared_models.check(config)
     for name in config.get("sources", {}):
         check_dataset(config, name, "sources")
@@ -433,6 +468,41 @@ def check_dynamics(config: dict) -> None:
     late = [e for e in config["fig3"]["epochs"] if e >= trained]
     if late:
         raise LbrError(f"fig3.epochs {late} are not below dynamics.epochs ({trained}); drop them or train longer.")
+
+
+def check_fig10(config: dict) -> None:
+    """Fig. 10 settings the schema cannot check: known datasets, one clean baseline, distinct noises and seeds, mask
+    patches that tile every dataset's images, probe epochs that are trained."""
+    f = config["fig10"]
+    for name in f["datasets"]:
+        check_dataset(config, name, "fig10.datasets")
+    labels: dict[str, int] = {}
+    for i, entry in enumerate(f["noises"]):
+        spec = NoiseSpec.from_dict(entry)
+        where = f"fig10.noises[{i}] {shown(entry)}"
+        if spec.clean and spec.kind != "none":
+            raise LbrError(f"{where} leaves the input clean; drop it ({{noise: none}} is the baseline) or give it a "
+                           "ratio or sigma above 0.")  # fmt: skip
+        if spec.label in labels:
+            raise LbrError(f"{where} repeats fig10.noises[{labels[spec.label]}]; list each noise once.")
+        labels[spec.label] = i
+        for name in f["datasets"]:
+            size = dataset_size(config, name)
+            _, h, w = size.shape
+            if spec.kind == "mask" and size.source != "assumed" and (h % spec.patch or w % spec.patch):
+                raise LbrError(
+                    f"{where}: patch {spec.patch} does not divide the {h} x {w} images of {name} (fig10.datasets), "
+                    "and masks tile the image with k x k patches; pick a patch size that divides both sides."
+                )
+    if "none" not in labels:
+        raise LbrError("fig10.noises lacks {noise: none}, the baseline every change is measured against; add it.")
+    if len(set(f["seeds"])) != len(f["seeds"]):
+        raise LbrError(f"fig10.seeds lists a seed twice: {f['seeds']}.")
+    trained = fig10_dynamics(config)["epochs"]
+    late = [e for e in f["epochs"] or [] if e >= trained]
+    if late:
+        where = "fig10.dynamics.epochs" if "epochs" in (f.get("dynamics") or {}) else "dynamics.epochs"
+        raise LbrError(f"fig10.epochs {late} are not below {where} ({trained}); drop them or train longer.")
 
 
 def check_guidance(config: dict) -> None:

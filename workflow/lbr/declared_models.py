@@ -6,8 +6,9 @@ An entry names a factory by import path and the keyword arguments it gets beside
 
 Roles and calls (`lbr.models.declared` makes them in the job):
 - classifier (fig4.archs, fig1.arch_top): factory(in_shape=(C, H, W), n_classes=K, **kwargs);
-- autoencoder (fig3.runs[].arch, fig1.dynamics_run.arch): factory(in_shape, latent=dynamics.latent, **kwargs),
-  plus depth=<the run's depth> when the factory has a `depth` parameter (otherwise depth is only a label);
+- autoencoder (fig3.runs[].arch, fig1.dynamics_run.arch, fig10.runs[].arch): factory(in_shape,
+  latent=dynamics.latent, **kwargs), plus depth=<the run's depth> when the factory has a `depth` parameter
+  (otherwise depth is only a label);
 - guidance autoencoder (guidance.arch): factory(in_shape, latent=L, **kwargs).
 
 Everything here runs while Snakemake plans, so it never imports the user's module nor torch: it checks the factory
@@ -82,6 +83,7 @@ def uses(config: dict) -> list[tuple[str, str, str]]:
     found.append(("fig1.arch_top", config["fig1"]["arch_top"], "classifier"))
     found += [(f"fig3.runs[{i}].arch", run["arch"], "autoencoder") for i, run in enumerate(config["fig3"]["runs"])]
     found.append(("fig1.dynamics_run.arch", config["fig1"]["dynamics_run"]["arch"], "autoencoder"))
+    found += [(f"fig10.runs[{i}].arch", run["arch"], "autoencoder") for i, run in enumerate(config["fig10"]["runs"])]
     found.append(("guidance.arch", config["guidance"]["arch"], "guidance"))
     return found
 

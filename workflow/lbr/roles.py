@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from lbr.errors import LbrError
 
-LISTS = (("fig2", "datasets"), ("fig7", "datasets"), ("noise_check", "datasets"), ("fig4", "datasets"))
+LISTS = (
+    ("fig2", "datasets"),
+    ("fig7", "datasets"),
+    ("noise_check", "datasets"),
+    ("fig4", "datasets"),
+    ("fig10", "datasets"),
+)
 """Config keys holding a list of dataset names."""
 SINGLES = (
     ("fig3", "dataset"),

@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
 from lbr import declared_models
-from lbr.config import fig4_for
+from lbr.config import fig4_for, fig10_dynamics, fig10_probe_epochs
 from lbr.errors import LbrError
+from lbr.theory.noise import NoiseSpec
 
 
 class JobSettings:
@@ -173,6 +174,29 @@ class DynamicsSettings(TrainerSettings):
     @classmethod
     def _job_values(cls, section, wildcards):
         return {"arch": wildcard(wildcards, "arch"), "depth": int(wildcard(wildcards, "depth"))}
+
+
+@dataclass(frozen=True)
+class DenoisingAESettings(DynamicsSettings):
+    """One Fig. 10 run: a Fig. 3 autoencoder (config `dynamics` with `fig10.dynamics` over it) trained on corrupted
+    inputs (wildcards arch, depth, noise, seed), its code probed at chosen epochs. From config `fig10`:
+    `probe_epochs` (`lbr.config.fig10_probe_epochs`) and `probe_ridge`. `noise` is the `lbr.theory.noise` entry
+    {noise, ratio, patch, sigma} parsed from the path form of the noise (none, gaussian-0.5, mask-0.25-patch4)."""
+
+    noise: dict
+    probe_epochs: tuple[int, ...]
+    probe_ridge: float
+
+    @classmethod
+    def _section(cls, config, wildcards):
+        probe = {"probe_epochs": fig10_probe_epochs(config), "probe_ridge": config["fig10"]["probe_ridge"]}
+        return fig10_dynamics(config) | probe
+
+    @classmethod
+    def _job_values(cls, section, wildcards):
+        spec = NoiseSpec.from_label(wildcard(wildcards, "noise"))
+        entry = {k: v for k, v in spec.columns().items() if v == v}  # NaN (not applicable) left out
+        return super()._job_values(section, wildcards) | {"noise": entry, "seed": int(wildcard(wildcards, "seed"))}
 
 
 @dataclass(frozen=True)

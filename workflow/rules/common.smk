@@ -16,6 +16,7 @@ from lbr.errors import LbrError
 from lbr.settings import (
     AlignmentSettings,
     ClassifierSettings,
+    DenoisingAESettings,
     DenoisingGDSettings,
     DenoisingSettings,
     DynamicsSettings,
@@ -26,9 +27,10 @@ from lbr.settings import (
     SupervisedGDSettings,
     format_guidance,
 )
-from lbr.figures.scale import dynamics_scale, fig4_scale, guidance_scale
+from lbr.figures.scale import denoising_scale, dynamics_scale, fig4_scale, guidance_scale
 from lbr.spectral.subspaces import Grid
 from lbr.theory.method import covariance_consumers
+from lbr.theory.noise import LABEL_PATTERN, NoiseSpec
 
 DATASETS = dataset_names(config)
 THROUGHPUT = load_throughput(config["gpu_throughput"])  # GPU rates behind the training jobs' Slurm runtimes
@@ -56,6 +58,7 @@ SCORECARD_TABLES = {
     "fig6": ["fig5", "fig6"],
     "fig7": ["fig7"],
     "fig8": ["fig8"],
+    "fig10": ["fig10"],
 }
 
 
@@ -257,3 +260,26 @@ def fig5_recon_inputs():
     latent = config["fig5"]["image_latent"] or GUIDANCE["latents"][0]
     run = {"dataset": GUIDANCE["dataset"], "latent": latent, "seed": GUIDANCE["seeds"][0]}
     return [f"{GUIDANCE_RUN.format(**run, guidance=format_guidance(w))}/recon.npz" for w in GUIDANCE["weights"]]
+
+
+# Fig. 10: denoising autoencoders ------------------------------------------------------------------------------
+DENOISING_RUN = "results/denoising/{dataset}/{arch}-depth{depth}/{noise}/seed{seed}"
+NOISE_LABEL = LABEL_PATTERN  # none, gaussian-0.5, mask-0.25-patch4 (`lbr.theory.noise.NoiseSpec.label`)
+
+
+def fig10_runs():
+    """Every (dataset, arch, depth, noise, seed) of Fig. 10, the noise in its path form."""
+    f = config["fig10"]
+    return [
+        {
+            "dataset": dataset,
+            "arch": r["arch"],
+            "depth": int(r["depth"]),
+            "noise": NoiseSpec.from_dict(n).label,
+            "seed": s,
+        }
+        for dataset in f["datasets"]
+        for r in f["runs"]
+        for n in f["noises"]
+        for s in f["seeds"]
+    ]

@@ -11,6 +11,7 @@ localrules:
     fig7,
     fig8,
     fig9,
+    fig10,
 
 
 rule fig9:
@@ -235,3 +236,29 @@ rule fig8:
         "Fig. 8: Theorem 1 closed form vs gradient descent"
     script:
         "../scripts/fig8.py"
+
+
+rule fig10:
+    input:
+        table="results/tables/fig10.csv",
+        bands="results/tables/fig10_bands.csv",
+    output:
+        pdf=report(
+            "figures/fig10.pdf",
+            caption="../report/fig10.rst",
+            category="Figures",
+            labels={"figure": "10"},
+        ),
+        png="figures/fig10.png",
+    log:
+        "logs/figures/fig10.log",
+    conda:
+        "../../envs/lbr.yaml"
+    params:
+        datasets=config["fig10"]["datasets"],
+        runs=config["fig10"]["runs"],
+        scale=denoising_scale(config),
+    message:
+        "Fig. 10: linear-probe accuracy of denoising autoencoders over epochs, per noise, beside Theorem 3"
+    script:
+        "../scripts/fig10.py"

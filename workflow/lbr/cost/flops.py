@@ -68,6 +68,15 @@ def dcae(shape: tuple[int, int, int], latent: int, depth: int) -> float:
     return total
 
 
+def code_size(arch: str, shape: tuple[int, int, int], latent: int, depth: int) -> int:
+    """Values per image of the autoencoder's code: latent for the MLPAE, latent x (H / 2^depth) x (W / 2^depth) for
+    the DCAE (and, for pricing, a model of the user's)."""
+    if arch == "mlpae":
+        return int(latent)
+    _, h, w = shape
+    return int(latent) * math.ceil(h / 2**depth) * math.ceil(w / 2**depth)
+
+
 def mlpae(shape: tuple[int, int, int], latent: int, depth: int) -> float:
     """Forward FLOPs of the MLPAE: linspace(latent, D, depth) widths, mirrored."""
     d = int(np.prod(shape))

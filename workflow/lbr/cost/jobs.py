@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from lbr.config import fig4_for
+from lbr.config import fig4_for, fig10_dynamics, fig10_probe_epochs
 from lbr.cost import flops
 from lbr.cost.datasets import dataset_size
 from lbr.cost.throughput import Throughput, images_per_second
@@ -76,6 +76,25 @@ def dynamics(config: dict, wildcards, table: Throughput) -> JobCost:
     return JobCost(d["epochs"] * n / rate + (d["epochs"] + 1) * measured * per_image + eigenbasis, table.startup)
 
 
+def denoising(config: dict, wildcards, table: Throughput) -> JobCost:
+    """A Fig. 10 run: the Fig. 3 run of its autoencoder at the Fig. 10 settings (the noise costs a few elementwise
+    operations per image), plus the probe at each probed epoch: the code of every training and test image (an
+    encoder pass, priced as a forward pass of the whole autoencoder) and a float64 solve of the min(features,
+    images) normal equations."""
+    d = fig10_dynamics(config)
+    base = dynamics(config | {"dynamics": d}, wildcards, table)
+    size = dataset_size(config, _wc(wildcards, "dataset"))
+    arch, depth = _wc(wildcards, "arch"), int(_wc(wildcards, "depth"))
+    count = flops.mlpae if arch == "mlpae" else flops.dcae
+    rate = images_per_second(table, "dcae", flops.training(count(size.shape, d["latent"], depth)))
+    n_train = _subset(size.n_train, d)
+    probes = len(fig10_probe_epochs(config))
+    features = flops.code_size(arch, size.shape, d["latent"], depth)
+    side = min(features, n_train)
+    per_probe = (n_train + size.n_test) / (flops.TRAIN_PASSES * rate) + (n_train * features**2 + side**3) / 1e13
+    return JobCost(base.compute + probes * per_probe, base.startup)
+
+
 def guidance(config: dict, wildcards, table: Throughput) -> JobCost:
     """A Figs. 5-6 guided autoencoder: training epochs at image_size, the validation split at each evaluation (a
     model of the user's priced as ours at guidance.width and blocks)."""
@@ -97,10 +116,20 @@ def guidance(config: dict, wildcards, table: Throughput) -> JobCost:
     return JobCost(g["epochs"] * n / rate + evals, table.startup)
 
 
-COSTS = {"train_classifier": classifier, "train_dynamics": dynamics, "train_guidance": guidance}
+COSTS = {
+    "train_classifier": classifier,
+    "train_dynamics": dynamics,
+    "train_denoising": denoising,
+    "train_guidance": guidance,
+}
 """Every rule that trains on a GPU, and how to price one of its jobs."""
 
-PRICED_AS = {"train_classifier": "ResNet9", "train_dynamics": "the DCAE", "train_guidance": "the ResNet autoencoder"}
+PRICED_AS = {
+    "train_classifier": "ResNet9",
+    "train_dynamics": "the DCAE",
+    "train_denoising": "the DCAE",
+    "train_guidance": "the ResNet autoencoder",
+}
 """The paper model whose cost a model of the user's gets, per training rule."""
 
 

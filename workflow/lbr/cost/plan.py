@@ -16,7 +16,12 @@ from lbr.config import fig4_for
 from lbr.cost.jobs import COSTS, PRICED_AS, JobCost, declared_model, job_cost, slurm_minutes
 from lbr.cost.throughput import Throughput, load
 
-SECTIONS = {"train_classifier": "fig4", "train_dynamics": "dynamics", "train_guidance": "guidance"}
+SECTIONS = {
+    "train_classifier": "fig4",
+    "train_dynamics": "dynamics",
+    "train_denoising": "dynamics",
+    "train_guidance": "guidance",
+}
 """The config section of each training rule (its jobs_per_gpu setting)."""
 
 

@@ -4,7 +4,8 @@ same settings the training jobs' params carry), without torch, while the workflo
 
 from __future__ import annotations
 
-from lbr.config import fig4_for
+from lbr.config import fig4_for, fig10_dynamics
+from lbr.theory.noise import NoiseSpec
 
 
 def _images(subset: int | None, seed: int) -> str:
@@ -48,6 +49,20 @@ def dynamics_scale(config: dict, dataset: str, runs: list[dict]) -> str:
     return (
         f"{dataset}: {models} (latent {d['latent']}) trained on {images} for {d['epochs']} epochs "
         f"(batch {d['batch_size']}, autocast {d['autocast']}); energies measured on {measured} of those images."
+    )
+
+
+def denoising_scale(config: dict) -> str:
+    """The Fig. 10 autoencoders: which, latent, images, epochs, noises, seeds, probe."""
+    d, f = fig10_dynamics(config), config["fig10"]
+    models = ", ".join(f"{r['arch'].upper()} depth {r['depth']}" for r in f["runs"])
+    noises = ", ".join(NoiseSpec.from_dict(n).label for n in f["noises"])
+    images = _images(d.get("train_subset"), d.get("subset_seed", 0))
+    return (
+        f"{', '.join(f['datasets'])}: {models} (latent {d['latent']}) trained on {images} for {d['epochs']} epochs "
+        f"(batch {d['batch_size']}, autocast {d['autocast']}) under the noises {noises}, seeds "
+        f"{', '.join(map(str, f['seeds']))}; ridge probe ({f['probe_ridge']:g}) fitted on those images, tested on "
+        "the whole test split."
     )
 
 

@@ -38,3 +38,20 @@ def preprocess_images(images: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """uint8 images (N x H x W x C) -> preprocessed float64 rows (N x D), in NumPy (for a handful of images)."""
     rows = images.reshape(len(images), -1).astype(np.float64) / 255.0
     return standardize(rows) - mean
+
+
+def standardization(images: np.ndarray, chunk_rows: int = 4096) -> tuple[np.ndarray, float]:
+    """The frame of the closed forms' `standardize` pixels z = (x - mean) / std of uint8 images N x H x W x C
+    (x = pixels / 255): the mean image (H x W x C, float64) and the global std of x - mean over all pixels and
+    images (ddof 0), as `lbr.theory.alignment.compute_moments` scales them; float64, chunk by chunk (no N x D
+    float copy)."""
+    n = len(images)
+    flat = images.reshape(n, -1)
+    total = np.zeros(flat.shape[1])
+    for lo in range(0, n, chunk_rows):
+        total += flat[lo : lo + chunk_rows].sum(0, dtype=np.float64) / 255.0
+    mean = total / n
+    squares = 0.0
+    for lo in range(0, n, chunk_rows):
+        squares += float(np.square(flat[lo : lo + chunk_rows] / 255.0 - mean).sum())
+    return mean.reshape(images.shape[1:]), float(np.sqrt(squares / flat.size))
