@@ -18,6 +18,8 @@ from lbr.tables.denoising import SEED_SE, final_summary
 
 MAPS = {"gaussian": "Blues", "mask": ["Reds", "Greens", "Purples", "Oranges"]}
 MARKERS = {"none": "o", "gaussian": "s", "mask": "^"}
+DODGE = 1.12
+"""Each noise's band markers are shifted by this factor along the (log) eigenvalue axis, so equal ones stay visible."""
 
 
 def noise_styles(table: pd.DataFrame) -> dict[str, dict]:
@@ -54,19 +56,21 @@ def probe_panel(ax, run: pd.DataFrame, styles: dict) -> None:
 
 
 def bands_panel(ax, bands: pd.DataFrame, styles: dict) -> None:
-    """Epochs until each band is captured vs its eigenvalue, per noise (seed mean; open markers: some seed never)."""
+    """Epochs until each band is captured vs its eigenvalue, per noise (seed mean; open markers: some seed never;
+    each noise's markers shifted slightly sideways)."""
     trained = int(bands["epoch"].max()) + 1
-    for label, style in styles.items():
+    for i, (label, style) in enumerate(styles.items()):
         one = bands[bands["noise_label"] == label].drop_duplicates(["seed", "band"])
         if one.empty:
             continue
         per = one.groupby("band").agg(lam=("band_eigenvalue", "first"), need=("capture_epoch", "mean"))
-        never = one.groupby("band")["capture_epoch"].apply(lambda c: c.isna().any())
+        never = one.groupby("band")["capture_epoch"].apply(lambda c: c.isna().any()).to_numpy()
         need = per["need"].to_numpy() + 1
-        ax.plot(per["lam"], np.where(never, np.nan, need), color=style["color"], marker=style["marker"], ms=3, lw=1)
+        lam = per["lam"].to_numpy() * DODGE ** (i - (len(styles) - 1) / 2)  # noises side by side, not on top
+        ax.plot(lam, np.where(never, np.nan, need), color=style["color"], marker=style["marker"], ms=3, lw=1)
         if never.any():
-            ax.scatter(per["lam"][never], np.full(never.sum(), trained * 1.6), marker=style["marker"],
-                       facecolors="none", edgecolors=style["color"])  # fmt: skip
+            ax.scatter(lam[never], np.full(never.sum(), trained * 1.6), marker=style["marker"], facecolors="none",
+                       edgecolors=style["color"])  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("symlog", linthresh=1)
     ax.set_ylim(0, trained * 2.5)
