@@ -72,8 +72,20 @@ def test_fig3_and_fig1_end_to_end_on_builtin_data(repo_root, tmp_path):
             "epochs": [0, 2],
             "bands": 4,
         },
+        # Fig. 1 (top) reads the Fig. 4 rows of its dataset, arch and aug: a tiny grid of them
+        "fig4": {
+            "datasets": ["synthetic"],
+            "archs": ["mlp"],
+            "shares": ["g2", "g6"],
+            "aug": [1],
+            "epochs": 2,
+            "batch_size": 32,
+            "eval_every": 2,
+            "threads": 1,
+        },  # fmt: skip
         "fig1": {
             "dataset_top": "synthetic",
+            "arch_top": "mlp",
             "dataset_images": "synthetic",
             "image_indices": [0, 5],
             "dynamics_run": {"dataset": "synthetic", "arch": "mlpae", "depth": 3},
@@ -81,26 +93,6 @@ def test_fig3_and_fig1_end_to_end_on_builtin_data(repo_root, tmp_path):
     }
     (tmp_path / "test.yaml").write_text(yaml.safe_dump(settings))
     tables = tmp_path / "results/tables"
-    tables.mkdir(parents=True)
-    fig4 = [
-        {
-            "dataset": "synthetic",
-            "arch": "resnet9",
-            "side": side,
-            "share": s,
-            "level": str(s),
-            "variance_kept": s,
-            "dims": 10,
-            "aug": True,
-            "loss": "mse",
-            "seed": 0,
-            "epochs": 2,
-            "test_acc": acc,
-        }
-        for side, accs in (("top", (0.2, 0.3, 0.5)), ("bottom", (0.6, 0.5, 0.4)))
-        for s, acc in zip((0.25, 0.5, 0.75), accs)
-    ]
-    pd.DataFrame(fig4).to_csv(tables / "fig4.csv", index=False)
     r = _snakemake(
         tmp_path,
         "figures/fig3.pdf",
