@@ -93,7 +93,7 @@ def timed(on: torch.device, fn, *args, **kwargs):
 def job(kind, device: torch.device, **fields):
     """Settings of a benchmarked job: the numeric policy's `auto` choices on `device` (compile on a GPU, as every
     trainer's default), no checkpoints; the benchmark sizes are its own, not the workflow's defaults."""
-    base = {"device": str(device), "seed": 0, "train_subset": None, "subset_seed": 0}
+    base = {"device": str(device), "seed": 0, "train_subset": None, "subset_seed": 0, "model": None}
     base |= {"storage": "auto", "autocast": "auto", "channels_last": "auto"}
     return kind(**(base | {"compile": "auto", "compile_mode": "default", "checkpoint_minutes": 0} | fields))
 
@@ -333,6 +333,7 @@ def guidance_epochs(ctx: Context, entry: dict) -> None:
         weight_decay=0.0,
         latent=size["guidance_latent"],
         guidance=0.01,
+        arch="resnet_ae",
         stem="imagenet",
         width=size["guidance_width"],
         encoder_blocks=encoder_blocks,
