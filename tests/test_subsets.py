@@ -228,12 +228,17 @@ def test_dynamics_trains_and_measures_within_the_subset(tmp_path, images, monkey
         **dict(train_subset=22, subset_seed=1),
     )
     seen = _capture(monkeypatch, dynamics)
+    recorders = []
+    real_recorder = dynamics.EnergyRecorder
+    monkeypatch.setattr(
+        dynamics, "EnergyRecorder", lambda *a, **k: recorders.append(real_recorder(*a, **k)) or recorders[-1]
+    )
     dynamics.run(x, xt, s, CPU, tmp_path / "energies.npz", tmp_path / "history.csv", y_train=y)
     idx = balanced_subset(y, 22, 1)
     task = seen["task"]
     assert torch.equal(task.train, task.policy.store(torch.as_tensor(x[idx]), 255.0))
     allowed = {row.tobytes() for row in x[idx]}
-    measured = seen["args"][1].images.cpu().numpy()  # the EnergyRecorder's images
+    measured = recorders[0].images.cpu().numpy()  # the EnergyRecorder's images
     assert len(measured) == (measure or 22) and all(row.tobytes() in allowed for row in measured)
     e = load_energies(tmp_path / "energies.npz")
     assert (e["train_subset"], int(e["subset_seed"]), int(e["n_train"]), e["subset_sha"]) == (22, 1, 22, _sha(idx))
