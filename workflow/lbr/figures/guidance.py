@@ -117,6 +117,6 @@ def fig6(final: pd.DataFrame):
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("validation top-1 accuracy (%)")
     axes[0].legend(frameon=False)
-    fig.suptitle("Same reconstruction, different perception (numbers: latent size)")
+    fig.suptitle("Probe accuracy against reconstruction error, guided vs unguided (numbers: latent size)")
     fig.tight_layout()
     return fig

@@ -31,14 +31,16 @@ def fig1(acc: pd.DataFrame, top: dict, images: np.ndarray, subs: list[Subspace],
     fig = plt.figure(figsize=(6.4, 11))
     grid = fig.add_gridspec(3, 1, height_ratios=[1.0, 0.8, 1.1], hspace=0.45)
     name = DATASET_LABEL.get(top["dataset"], top["dataset"])
-    title = f"{name} {top['arch']}: features for reconstruction are uninformative"
+    title = f"{name} {top['arch']}: test accuracy from the top vs the bottom subspace"
     accuracy_panel(fig.add_subplot(grid[0]), top_rows(acc, top["dataset"], top["arch"], top["aug"]), title, legend=True)
     ax = fig.add_subplot(grid[1])
     show(ax, tile(images, 1 + len(subs)))
     ax.set_title("original  |  " + "  |  ".join(f"{s.side} {100 * s.variance_kept:.0f}% of the variance" for s in subs))
     ax.axis("off")
     ax = fig.add_subplot(grid[2])
-    title = "Perception features are learned last: " + run_title(run["dataset"], run["arch"], run["depth"])
+    title = "Reconstruction energy per eigen-direction over epochs: " + run_title(
+        run["dataset"], run["arch"], run["depth"]
+    )
     handles = spectrum_panel(ax, select_run(dyn, run["dataset"], run["arch"], run["depth"]), title, arrows=True)
     ax.legend(handles=handles, fontsize=6, ncol=2, loc="lower right")
     return fig
