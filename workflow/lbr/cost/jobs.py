@@ -61,13 +61,19 @@ def classifier(config: dict, wildcards, table: Throughput) -> JobCost:
     return JobCost(epochs * n / rate + evals, table.startup)
 
 
+def _autoencoder_rate(config: dict, section: dict, wildcards, table: Throughput):
+    """(dataset size, training images/s) of a Fig. 3 / Fig. 10 autoencoder at the `section`'s latent size; a model
+    of the user's is priced as the DCAE at its depth."""
+    size = dataset_size(config, _wc(wildcards, "dataset"))
+    arch, depth = _wc(wildcards, "arch"), int(_wc(wildcards, "depth"))
+    count = flops.mlpae if arch == "mlpae" else flops.dcae
+    return size, images_per_second(table, "dcae", flops.training(count(size.shape, section["latent"], depth)))
+
+
 def dynamics(config: dict, wildcards, table: Throughput) -> JobCost:
     """A Fig. 3 autoencoder: training epochs, and an energy measurement before training and after every epoch."""
     d = config["dynamics"]
-    dataset, arch, depth = _wc(wildcards, "dataset"), _wc(wildcards, "arch"), int(_wc(wildcards, "depth"))
-    size = dataset_size(config, dataset)
-    count = flops.mlpae if arch == "mlpae" else flops.dcae  # a model of the user's: as the DCAE at its depth
-    rate = images_per_second(table, "dcae", flops.training(count(size.shape, d["latent"], depth)))
+    size, rate = _autoencoder_rate(config, d, wildcards, table)
     n_train = _subset(size.n_train, d)
     n = n_train // d["batch_size"] * d["batch_size"]
     measured = min(n_train, d["measure_images"] or n_train)
@@ -83,10 +89,8 @@ def denoising(config: dict, wildcards, table: Throughput) -> JobCost:
     images) normal equations."""
     d = fig10_dynamics(config)
     base = dynamics(config | {"dynamics": d}, wildcards, table)
-    size = dataset_size(config, _wc(wildcards, "dataset"))
+    size, rate = _autoencoder_rate(config, d, wildcards, table)
     arch, depth = _wc(wildcards, "arch"), int(_wc(wildcards, "depth"))
-    count = flops.mlpae if arch == "mlpae" else flops.dcae
-    rate = images_per_second(table, "dcae", flops.training(count(size.shape, d["latent"], depth)))
     n_train = _subset(size.n_train, d)
     probes = len(fig10_probe_epochs(config))
     features = flops.code_size(arch, size.shape, d["latent"], depth)
