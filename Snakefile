@@ -10,7 +10,7 @@ min_version("9.27")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
-from lbr.config import complete as complete_config
+from lbr.config.load import complete as complete_config
 from lbr.errors import LbrError
 
 

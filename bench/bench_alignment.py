@@ -164,7 +164,7 @@ def main() -> None:
     import torch
     from threadpoolctl import threadpool_limits
 
-    from lbr.device import pick_device
+    from lbr.machine.device import pick_device
 
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)

@@ -40,7 +40,7 @@ def run_one(method: str, data: str, device: str) -> dict:
     base = _peak_mb()
     t0 = time.perf_counter()
     if method == "lbr":
-        from lbr.device import pick_device
+        from lbr.machine.device import pick_device
         from lbr.spectral import eigenbasis as spectrum
 
         out = spectrum.compute(x, pick_device(device))

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 from lbr import models  # noqa: E402
-from lbr.device import float32_math, pick_device  # noqa: E402
+from lbr.machine.device import float32_math, pick_device  # noqa: E402
 from lbr.training.classifier import ClassificationTask, crop_padding  # noqa: E402
 from lbr.training.loop import LoopConfig, fit  # noqa: E402
 from lbr.training.policy import FLOAT32_EAGER, Policy  # noqa: E402

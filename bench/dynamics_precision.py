@@ -23,9 +23,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
+from lbr.config.settings import DynamicsSettings  # noqa: E402
 from lbr.data import load_split  # noqa: E402
 from lbr.data.builtin import synthetic  # noqa: E402
-from lbr.settings import DynamicsSettings  # noqa: E402
 from lbr.tables.dynamics import band_edges, band_statistics  # noqa: E402
 from lbr.training.dynamics import run  # noqa: E402
 

@@ -57,10 +57,10 @@ sys.path[:0] = [str(Path(__file__).resolve().parent)]
 
 import gpu_parts as gp  # noqa: E402
 
-from lbr.device import float32_math_now, pick_device  # noqa: E402
 from lbr.errors import LbrError  # noqa: E402
 from lbr.io import save_json, save_text  # noqa: E402
-from lbr.progress import heartbeat  # noqa: E402
+from lbr.machine.device import float32_math_now, pick_device  # noqa: E402
+from lbr.machine.progress import heartbeat  # noqa: E402
 from lbr.training.loop import process_seconds  # noqa: E402
 
 log = logging.getLogger("gpu_check")

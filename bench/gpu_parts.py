@@ -27,8 +27,8 @@ sys.path[:0] = [p for p in (str(ROOT / "workflow"), str(ROOT / "bench")) if p no
 
 import bench_train  # noqa: E402
 
-from lbr.device import float32_math_now, seed_everything  # noqa: E402
 from lbr.errors import LbrError  # noqa: E402
+from lbr.machine.device import float32_math_now, seed_everything  # noqa: E402
 
 log = logging.getLogger("gpu_check")
 
@@ -100,7 +100,7 @@ def job(kind, device: torch.device, **fields):
 
 def dcae_settings(ctx: Context, epochs: int):
     """Fig. 3's job: DCAE depth 3, batch 256, AdamW 1e-3, float32 (autocast off), compile on a GPU."""
-    from lbr.settings import DynamicsSettings
+    from lbr.config.settings import DynamicsSettings
 
     return job(
         DynamicsSettings,
@@ -121,7 +121,7 @@ def dcae_settings(ctx: Context, epochs: int):
 
 def classifier_settings(ctx: Context, **fields):
     """A Fig. 4 job with the workflow's recipe (AdamW 1e-3 / 1e-3, OneCycle 0.3, cross-entropy, augmentation)."""
-    from lbr.settings import ClassifierSettings
+    from lbr.config.settings import ClassifierSettings
 
     recipe = {"lr": 1e-3, "weight_decay": 1e-3, "arch": "resnet9", "aug": True, "pct_start": 0.3, "loss": "ce"}
     return job(ClassifierSettings, ctx.device, **(recipe | {"eval_every": 5, "eval_batch_size": 1024} | fields))
@@ -205,7 +205,7 @@ def float32_check(ctx: Context, entry: dict) -> None:
         raise LbrError(
             f"float32 under the Fig. 3 policy differs from float64 by {f32['matmul']:.1e} (matmul) and "
             f"{f32['conv']:.1e} (convolution), TF32's round-off, not float32's: TF32 is on inside "
-            "Policy.precision(); see lbr.device.float32_math."
+            "Policy.precision(); see lbr.machine.device.float32_math."
         )
 
 
@@ -315,8 +315,8 @@ def dcae_epochs(ctx: Context, entry: dict) -> None:
 
 def guidance_epochs(ctx: Context, entry: dict) -> None:
     """(e) The guided ResNet34 autoencoder under the GPU policy (compile on a GPU); rate from the last epoch."""
+    from lbr.config.settings import GuidanceSettings
     from lbr.models import GuidedAutoencoder
-    from lbr.settings import GuidanceSettings
     from lbr.training.guidance import GuidanceTask
     from lbr.training.loop import LoopConfig, fit
     from lbr.training.policy import resolve
@@ -371,11 +371,11 @@ def guidance_epochs(ctx: Context, entry: dict) -> None:
 STARTUP_JOB = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from lbr.runner import set_threads, setup_logging
+from lbr.machine.runner import set_threads, setup_logging
 job = json.loads(open(sys.argv[2]).read())
 setup_logging()
 set_threads(job["threads"])
-from lbr.settings import ClassifierSettings
+from lbr.config.settings import ClassifierSettings
 from lbr.training.classifier import train_classifier
 train_classifier(job["paths"], ClassifierSettings(**job["settings"]), job["metrics"], job["history"], job["meta"])
 """

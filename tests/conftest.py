@@ -16,7 +16,7 @@ torch.set_num_threads(1)
 def job_settings(kind, wildcards=None, **section):
     """Settings of one job as the workflow builds them: config.yaml with the schema's defaults, then `section`
     over the kind's config section (e.g. job_settings(ClassifierSettings, {...}, epochs=3, device="cpu"))."""
-    from lbr.config import load
+    from lbr.config.load import load
 
     return kind.from_config(load(overrides={kind.SECTION: section}, checked=False), wildcards)
 

@@ -1,4 +1,4 @@
-"""Chunk sizes are runtime keys (`lbr.settings.CHUNKS`): they bound memory and change results by round-off only.
+"""Chunk sizes are runtime keys (`lbr.config.settings.CHUNKS`): they bound memory and change results by round-off only.
 
 Each result is computed with chunks far smaller than the data and with one chunk holding it all, and compared
 within a stated tolerance:

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from lbr import models
+from lbr.config.settings import ClassifierSettings
 from lbr.data.builtin import synthetic
 from lbr.data.splits import save_split
 from lbr.errors import LbrError
 from lbr.io import save_json
-from lbr.settings import ClassifierSettings
 from lbr.training.classifier import ClassificationTask, accuracy_metrics, train_classifier
 from lbr.training.loop import LoopConfig, fit
 from lbr.training.policy import FLOAT32_EAGER

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from test_directions import images
 
-from lbr.config import load
+from lbr.config.load import load
 from lbr.errors import LbrError
 from lbr.theory.method import choose_method, covariance_consumers
 

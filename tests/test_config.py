@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lbr.config import SCHEMA, fig4_levels, load
+from lbr.config.load import SCHEMA, load
+from lbr.config.sections import fig4_levels
+from lbr.config.settings import ClassifierSettings
 from lbr.errors import LbrError
-from lbr.settings import ClassifierSettings
 
 from repo_copy import snakemake
 

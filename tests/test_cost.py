@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from lbr.config import load
+from lbr.config.load import load
 from lbr.cost import flops
 from lbr.cost.jobs import JobCost, job_cost, slurm_minutes
 from lbr.cost.throughput import ESTIMATES, images_per_second

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lbr.config import load
+from lbr.config.load import load
 from lbr.data import dataset_spec, prepare, resolve_dataset
 from lbr.data.download import extract, md5sum
 from lbr.errors import LbrError

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from lbr.config.settings import DynamicsSettings
 from lbr.models import build_autoencoder
-from lbr.settings import DynamicsSettings
 from lbr.spectral import direction_energy as dyn
 from lbr.tables import dynamics as band_stats
 from lbr.tables.dynamics import load_energies as load

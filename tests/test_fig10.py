@@ -14,11 +14,11 @@ import pytest
 import torch
 import yaml
 
-from lbr.config import load
+from lbr.config.load import load
+from lbr.config.settings import DenoisingAESettings, DynamicsSettings
 from lbr.cost.jobs import job_cost
 from lbr.cost.throughput import ESTIMATES
 from lbr.errors import LbrError
-from lbr.settings import DenoisingAESettings, DynamicsSettings
 from lbr.spectral.pixels import standardization
 from lbr.tables.dynamics import load_energies
 from lbr.theory.alignment import compute_moments

@@ -12,8 +12,8 @@ import sys
 import pandas as pd
 import pytest
 
-from lbr.config import load
-from lbr.settings import ClassifierSettings
+from lbr.config.load import load
+from lbr.config.settings import ClassifierSettings
 from lbr.training.classifier import train_classifier
 
 from repo_copy import snakemake

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lbr.config import load
+from lbr.config.load import load
 from lbr.errors import LbrError
 from lbr.figures.images import example_images, projected_views
 from lbr.spectral.eigenbasis import compute

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lbr.config import load
+from lbr.config.load import load
 from lbr.errors import LbrError
 from lbr.figures.theory import fig2, fig7
 

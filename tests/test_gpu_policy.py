@@ -17,11 +17,11 @@ import pytest
 import torch
 from test_classifier import _write_inputs, filtered_like
 
+from lbr.config.settings import ClassifierSettings, DenoisingAESettings, DynamicsSettings, GuidanceSettings
 from lbr.data.builtin import synthetic
 from lbr.data.splits import save_split
-from lbr.device import float32_math_now
 from lbr.errors import LbrError
-from lbr.settings import ClassifierSettings, DenoisingAESettings, DynamicsSettings, GuidanceSettings
+from lbr.machine.device import float32_math_now
 from lbr.spectral import direction_energy as dyn
 from lbr.training import guidance
 from lbr.training.classifier import ClassificationTask, train_classifier

@@ -1,7 +1,7 @@
-"""GPU slots on one machine (lbr.gpuslots), tested with fake GPUs and real processes holding the locks: k jobs
+"""GPU slots on one machine (lbr.machine.gpuslots), tested with fake GPUs and real processes holding the locks: k jobs
 per GPU and no more, an exclusive job waits for a shared GPU to empty and the reverse, idle GPUs fill before busy
 ones are shared, a killed job's slots are freed, extra jobs wait or fail clearly, LBR_GPUS beyond the visible
-GPUs is refused, Slurm's choice is left alone, a GPU job whose GPU torch cannot see stops (lbr.device), and
+GPUs is refused, Slurm's choice is left alone, a GPU job whose GPU torch cannot see stops (lbr.machine.device), and
 Snakemake jobs of a `gpu=1` rule get their slots through lbr's script runner (profiles/local)."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from lbr import device, gpuslots
 from lbr.errors import LbrError
+from lbr.machine import device, gpuslots
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +29,7 @@ JOB = textwrap.dedent(
     """
     import logging, os, sys, time
     from pathlib import Path
-    from lbr.gpuslots import gpu_slots
+    from lbr.machine.gpuslots import gpu_slots
     from lbr.errors import LbrError
     out, everyone = Path(sys.argv[1]), Path(sys.argv[2])
     mine = Path(str(out) + ".release")
@@ -367,7 +367,7 @@ def test_runner_stops_a_job_given_a_gpu_torch_cannot_see(tmp_path, monkeypatch, 
     then its trainer's pick_device('auto') stops it with one sentence (exit 1); CUDA is never initialised."""
     import torch
 
-    from lbr import runner
+    from lbr.machine import runner
 
     gpu_job_env(monkeypatch, visible=None, gpus=None)
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
@@ -483,7 +483,7 @@ def test_lbr_gpus_prints_who_holds_what(tmp_path, monkeypatch, capsys):
 
 
 def test_runner_reads_the_gpu_resources():
-    from lbr import runner
+    from lbr.machine import runner
 
     def smk(**resources):
         return SimpleNamespace(resources=SimpleNamespace(**resources), rule="train_guidance", wildcards=["512", "0"])

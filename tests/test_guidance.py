@@ -15,10 +15,10 @@ import torch
 import yaml
 from sklearn.metrics import balanced_accuracy_score
 
-from lbr import config as lbr_config
+from lbr.config import checks as lbr_config
+from lbr.config.settings import GuidanceSettings
 from lbr.data import builtin, dataset_spec, resized_options, save_split
 from lbr.errors import LbrError
-from lbr.settings import GuidanceSettings
 from lbr.tables.guidance import final_rows, table_rows
 from lbr.training import guidance
 from lbr.training.guidance import accuracies
@@ -71,7 +71,7 @@ RUNNER = """
 import sys, json, torch
 torch.set_num_threads(1)
 sys.path.insert(0, {workflow!r})
-from lbr.settings import GuidanceSettings
+from lbr.config.settings import GuidanceSettings
 from lbr.training.guidance import run_experiment
 run_experiment({train!r}, {test!r}, {outputs!r}, GuidanceSettings(**json.loads({settings!r})), {ckpt!r})
 """

@@ -5,9 +5,9 @@ import pytest
 import torch
 import torchvision
 
+from lbr.config.settings import GuidanceSettings
 from lbr.errors import LbrError
 from lbr.models import GuidedAutoencoder
-from lbr.settings import GuidanceSettings
 from lbr.training.guidance import GuidanceTask
 from lbr.training.policy import FLOAT32_EAGER
 

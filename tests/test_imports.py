@@ -45,7 +45,7 @@ def test_reading_drawing_and_data_jobs_do_not_load_torch(script):
 def test_planning_the_workflow_does_not_load_torch():
     files = [ROOT / "Snakefile", *sorted((ROOT / "workflow/rules").glob("*.smk"))]
     modules = sorted({m for f in files for m in re.findall(r"^from (lbr[\w.]*) import", f.read_text(), re.M)})
-    assert "lbr.settings" in modules and not loads_torch([f"import {m}" for m in modules])
+    assert "lbr.config.settings" in modules and not loads_torch([f"import {m}" for m in modules])
 
 
 def test_a_training_job_does_load_torch():

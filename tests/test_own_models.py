@@ -20,8 +20,9 @@ import yaml
 from test_reruns import job_counts, reasons
 from torch import nn
 
-from lbr import declared_models
-from lbr.config import load
+from lbr.config import declared_models
+from lbr.config.load import load
+from lbr.config.settings import ClassifierSettings, DynamicsSettings, GuidanceSettings
 from lbr.cost.jobs import job_cost
 from lbr.cost.plan import Job, Plan, report
 from lbr.cost.throughput import ESTIMATES
@@ -29,7 +30,6 @@ from lbr.data.builtin import synthetic
 from lbr.errors import LbrError
 from lbr.models import declared
 from lbr.models.autoencoders import DCAE
-from lbr.settings import ClassifierSettings, DynamicsSettings, GuidanceSettings
 from lbr.training.dynamics import run as run_dynamics
 from lbr.training.policy import GPU_POLICY
 

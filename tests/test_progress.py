@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from lbr import progress
-from lbr.progress import Progress, heartbeat
+from lbr.machine import progress
+from lbr.machine.progress import Progress, heartbeat
 from lbr.spectral import eigenbasis, filtering, subspaces
 from lbr.spectral import preprocess as pp
 from lbr.theory import alignment, denoising, linear
@@ -20,7 +20,10 @@ CPU = torch.device("cpu")
 
 
 def test_progress_reports_share_and_time_left(caplog):
-    with caplog.at_level(logging.INFO, logger="lbr.progress"), Progress("work", total=4, unit="chunks", every=0) as p:
+    with (
+        caplog.at_level(logging.INFO, logger="lbr.machine.progress"),
+        Progress("work", total=4, unit="chunks", every=0) as p,
+    ):
         for _ in range(4):
             time.sleep(0.01)
             p.advance()
@@ -31,7 +34,7 @@ def test_progress_reports_share_and_time_left(caplog):
 
 
 def test_progress_stays_quiet_between_reports(caplog):
-    with caplog.at_level(logging.INFO, logger="lbr.progress"), Progress("work", total=1000, every=60) as p:
+    with caplog.at_level(logging.INFO, logger="lbr.machine.progress"), Progress("work", total=1000, every=60) as p:
         for _ in range(1000):
             p.advance()
     assert len(caplog.records) == 2  # started, done
@@ -47,7 +50,7 @@ def test_terminal_bar_redraws_at_most_ten_times_a_second(capsys):
 
 
 def test_heartbeat_logs_while_a_call_runs(caplog):
-    with caplog.at_level(logging.INFO, logger="lbr.progress"), heartbeat("eigh", every=0.05):
+    with caplog.at_level(logging.INFO, logger="lbr.machine.progress"), heartbeat("eigh", every=0.05):
         time.sleep(0.3)
     lines = [r.getMessage() for r in caplog.records]
     assert lines[0] == "eigh: started" and lines[-1].startswith("eigh: done in")
@@ -61,8 +64,8 @@ def test_heartbeat_logs_while_a_call_runs(caplog):
 def every_call(monkeypatch, caplog):
     """Progress lines at every step (as if each step took over 30 s); returns a getter of the logged lines."""
     monkeypatch.setattr(progress, "EVERY_SECONDS", 0.0)
-    caplog.set_level(logging.INFO, logger="lbr.progress")
-    return lambda: [r.getMessage() for r in caplog.records if r.name == "lbr.progress"]
+    caplog.set_level(logging.INFO, logger="lbr.machine.progress")
+    return lambda: [r.getMessage() for r in caplog.records if r.name == "lbr.machine.progress"]
 
 
 def images(n: int = 50) -> np.ndarray:

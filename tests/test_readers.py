@@ -137,7 +137,7 @@ def test_long_reads_log_share_done_and_time_left(tmp_path, monkeypatch, caplog):
     from functools import partial
 
     from lbr.data import readers
-    from lbr.progress import Progress
+    from lbr.machine.progress import Progress
 
     monkeypatch.setattr(readers, "Progress", partial(Progress, every=0))
     rng = np.random.default_rng(0)

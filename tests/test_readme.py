@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lbr.config import ALL_DATASETS, FIGURE_DATASETS, load
+from lbr.config.load import load
+from lbr.config.sections import ALL_DATASETS, FIGURE_DATASETS
 from lbr.data.registry import REGISTRY
 
 from repo_copy import ROOT, copy_workflow, snakemake

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lbr.config import load
+from lbr.config.load import load
 
 from repo_copy import build_demo, copy_workflow, snakemake
 

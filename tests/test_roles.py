@@ -8,9 +8,10 @@ import re
 import pytest
 import yaml
 
-from lbr.config import fig4_for, load
+from lbr.config.load import load
+from lbr.config.sections import fig4_for
+from lbr.config.settings import ClassifierSettings
 from lbr.errors import LbrError
-from lbr.settings import ClassifierSettings
 
 from repo_copy import copy_workflow, snakemake
 

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from test_reruns import job_counts, reasons
 
-from lbr.config import load
-from lbr.settings import (
+from lbr.config.load import load
+from lbr.config.settings import (
     AlignmentSettings,
     ClassifierSettings,
     DenoisingAESettings,

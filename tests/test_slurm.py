@@ -146,7 +146,7 @@ def test_demo_figure_through_slurm(slurm, repo):
 def test_gpu_rule_through_slurm_with_retry(slurm, repo):
     """`train_classifier` (resources gpu=1, jobs_per_gpu=2) gets the profile's GPU partition and CPUs per GPU and
     one GPU of its own; a run that fails once is resubmitted with twice the rule's memory and time; Slurm, not
-    lbr.gpuslots, picks the GPU."""
+    lbr.machine.gpuslots, picks the GPU."""
     base_mb, base_minutes = 3000, 45
     result, seconds = snakemake_on_slurm(
         repo,
@@ -186,4 +186,4 @@ def test_gpu_rule_through_slurm_with_retry(slurm, repo):
         assert record["slurm"]["SLURM_JOB_ID"] in {job_id for _, job_id in jobs}
         assert record["slurm"]["SLURM_JOB_PARTITION"] == gpu["slurm_partition"]
         assert record["cuda_visible_devices"] in {"0", "1"}  # set by Slurm from the fake gres
-    assert not (repo / "gpu-slots").exists(), "lbr.gpuslots took GPU locks inside Slurm jobs"
+    assert not (repo / "gpu-slots").exists(), "lbr.machine.gpuslots took GPU locks inside Slurm jobs"

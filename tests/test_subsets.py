@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
+from lbr.config.settings import ClassifierSettings, DynamicsSettings, GuidanceSettings
 from lbr.data.builtin import synthetic
 from lbr.data.splits import save_split
 from lbr.data.subsets import balanced_subset, draw_subset
 from lbr.errors import LbrError
 from lbr.io import save_json
-from lbr.settings import ClassifierSettings, DynamicsSettings, GuidanceSettings
 from lbr.tables.dynamics import load_energies
 from lbr.training import classifier, dynamics, guidance
 
@@ -123,7 +123,7 @@ def test_the_whole_split_and_bad_sizes():
 
 
 def test_settings_carry_the_subset_and_fig4_may_set_it_per_dataset():
-    from lbr.config import load
+    from lbr.config.load import load
 
     config = load(overrides={"fig4": {"train_subset": 1000, "by_dataset": {"svhn": {"train_subset": None}}}})
     wildcards = {"dataset": "cifar10", "arch": "resnet9", "aug": "1", "seed": "0"}

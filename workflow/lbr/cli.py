@@ -47,8 +47,8 @@ def _add_noise_check(sub) -> None:
 
 def _noise_check(args) -> int:
     from lbr.data import load_split
-    from lbr.device import pick_device
     from lbr.io import save_csv
+    from lbr.machine.device import pick_device
     from lbr.theory import alignment, denoising
 
     path = args.data or Path("results/data") / args.dataset / "train.npz"
@@ -94,7 +94,9 @@ def _add_config(sub) -> None:
 def _config(args) -> int:
     import yaml
 
-    from lbr.config import REPO, fig1_top_problem, load, source_problem, used_datasets
+    from lbr.config.checks import fig1_top_problem, source_problem
+    from lbr.config.load import REPO, load
+    from lbr.config.sections import used_datasets
 
     here = Path("config.yaml")
     config = load(*args.configfile, base=here if here.is_file() else REPO / "config.yaml")
@@ -198,7 +200,7 @@ def _add_gpus(sub) -> None:
 
 
 def _gpus(args) -> int:
-    from lbr import gpuslots
+    from lbr.machine import gpuslots
 
     ids, directory = gpuslots.device_ids(), gpuslots.slot_dir()
     print(f"lock folder      {directory}")

@@ -6,14 +6,15 @@ from functools import cache
 
 from snakemake.logging import logger
 
-from lbr.config import dataset_names, dataset_options, fig1_top_problem, fig4_for, fig4_levels, source_problem
+from lbr.config.checks import fig1_top_problem, source_problem
+from lbr.config.sections import dataset_names, dataset_options, fig4_for, fig4_levels
 from lbr.cost import jobs as job_costs
 from lbr.cost.throughput import load as load_throughput
 from lbr.data.content import dataset_fingerprint
 from lbr.data.registry import dataset_spec, resized_options
-from lbr.declared_models import wildcard_pattern
+from lbr.config.declared_models import wildcard_pattern
 from lbr.errors import LbrError
-from lbr.settings import (
+from lbr.config.settings import (
     AlignmentSettings,
     ClassifierSettings,
     DenoisingAESettings,
@@ -72,7 +73,7 @@ def scorecard_tables(wildcards):
 
 
 def recipe(kind):
-    """Params function: the recipe of a job's settings (`lbr.settings`), so that changing a recipe key reruns
+    """Params function: the recipe of a job's settings (`lbr.config.settings`), so that changing a recipe key reruns
     exactly the jobs it affects while runtime keys (device, compile, ...) rerun nothing."""
 
     def params(wildcards):

@@ -2,9 +2,9 @@
 
 from lbr_script import run
 
+from lbr.config.settings import MomentsSettings
 from lbr.data import load_split
-from lbr.device import pick_device
-from lbr.settings import MomentsSettings
+from lbr.machine.device import pick_device
 from lbr.theory import alignment
 
 

@@ -3,9 +3,9 @@ pixels, the coordinates the trainer's noise is drawn in)."""
 
 from lbr_script import run
 
-from lbr.device import pick_device
+from lbr.config.settings import DenoisingSettings
 from lbr.io import save_csv
-from lbr.settings import DenoisingSettings
+from lbr.machine.device import pick_device
 from lbr.theory import alignment, denoising
 from lbr.theory.noise import NoiseSpec
 

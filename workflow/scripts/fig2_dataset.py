@@ -2,9 +2,9 @@
 
 from lbr_script import run
 
-from lbr.device import pick_device
+from lbr.config.settings import AlignmentSettings
 from lbr.io import save_csv
-from lbr.settings import AlignmentSettings
+from lbr.machine.device import pick_device
 from lbr.theory import alignment
 
 

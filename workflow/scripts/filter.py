@@ -4,9 +4,9 @@ import logging
 
 from lbr_script import run
 
+from lbr.config.settings import FilterSettings
 from lbr.data import load_split
-from lbr.device import pick_device
-from lbr.settings import FilterSettings
+from lbr.machine.device import pick_device
 from lbr.spectral import basis_file
 from lbr.spectral.filtering import filter_dataset
 from lbr.spectral.subspaces import Grid, resolve

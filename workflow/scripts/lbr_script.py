@@ -6,6 +6,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lbr.runner import run  # noqa: E402
+from lbr.machine.runner import run  # noqa: E402
 
 __all__ = ["run"]

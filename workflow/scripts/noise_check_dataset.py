@@ -5,10 +5,10 @@ import logging
 import pandas as pd
 from lbr_script import run
 
-from lbr.device import pick_device
+from lbr.config.settings import DenoisingSettings
 from lbr.io import save_csv
-from lbr.progress import track
-from lbr.settings import DenoisingSettings
+from lbr.machine.device import pick_device
+from lbr.machine.progress import track
 from lbr.theory import alignment, denoising
 
 log = logging.getLogger("lbr")

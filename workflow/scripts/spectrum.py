@@ -2,9 +2,9 @@
 
 from lbr_script import run
 
+from lbr.config.settings import SpectrumSettings
 from lbr.data import load_split
-from lbr.device import pick_device
-from lbr.settings import SpectrumSettings
+from lbr.machine.device import pick_device
 from lbr.spectral import basis_file, eigenbasis
 
 

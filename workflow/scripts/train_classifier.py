@@ -2,7 +2,7 @@
 
 from lbr_script import run
 
-from lbr.settings import ClassifierSettings
+from lbr.config.settings import ClassifierSettings
 from lbr.training.classifier import train_classifier
 
 

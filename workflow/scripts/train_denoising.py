@@ -3,9 +3,9 @@ per eigen-direction and the ridge-probe accuracy of its code."""
 
 from lbr_script import run
 
+from lbr.config.settings import DenoisingAESettings
 from lbr.data import load_split
-from lbr.device import pick_device
-from lbr.settings import DenoisingAESettings
+from lbr.machine.device import pick_device
 from lbr.training.dynamics import run as run_dynamics
 
 

@@ -2,9 +2,9 @@
 
 from lbr_script import run
 
+from lbr.config.settings import DynamicsSettings
 from lbr.data import load_split
-from lbr.device import pick_device
-from lbr.settings import DynamicsSettings
+from lbr.machine.device import pick_device
 from lbr.training.dynamics import run as run_dynamics
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lbr_script import run
 
-from lbr.settings import GuidanceSettings
+from lbr.config.settings import GuidanceSettings
 from lbr.training.guidance import run_experiment
 
 

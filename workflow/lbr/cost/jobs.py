@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from lbr.config import fig4_for, fig10_dynamics, fig10_probe_epochs
+from lbr.config.sections import fig4_for, fig10_dynamics, fig10_probe_epochs
 from lbr.cost import flops
-from lbr.cost.datasets import dataset_size
 from lbr.cost.throughput import Throughput, images_per_second
+from lbr.data.sizes import dataset_size
 
 SLURM_MARGIN, SLURM_EXTRA_MINUTES = 3.0, 10.0
 """A Slurm job asks for 3x its estimate plus 10 minutes (slower cards, a busy node), doubled on each retry."""

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lbr.config import fig4_for
+from lbr.config.sections import fig4_for
 from lbr.cost.jobs import COSTS, PRICED_AS, JobCost, declared_model, job_cost, slurm_minutes
 from lbr.cost.throughput import Throughput, load
 

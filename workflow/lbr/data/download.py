@@ -28,7 +28,7 @@ from pathlib import Path
 
 from lbr.data.registry import DatasetSpec, RemoteFile
 from lbr.errors import LbrError
-from lbr.progress import Progress, heartbeat
+from lbr.machine.progress import Progress, heartbeat
 
 log = logging.getLogger("lbr.download")
 MARKER = ".lbr-complete"

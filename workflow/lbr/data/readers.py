@@ -18,7 +18,7 @@ from PIL import Image
 from lbr.data.content import IMAGE_SUFFIXES, list_image_folder
 from lbr.data.registry import AHCD_CLASSES, AHDD_CLASSES, IMAGENETTE_CLASSES
 from lbr.errors import LbrError
-from lbr.progress import Progress
+from lbr.machine.progress import Progress
 
 log = logging.getLogger("lbr.readers")
 Split = tuple[np.ndarray, np.ndarray]

@@ -6,9 +6,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from lbr.config.settings import format_guidance
 from lbr.figures.images import show, tile
 from lbr.figures.style import styled
-from lbr.settings import format_guidance
 
 HEADS = (("acc_linear", "linear probe"), ("acc_mlp", "MLP probe"))
 

@@ -4,7 +4,7 @@ same settings the training jobs' params carry), without torch, while the workflo
 
 from __future__ import annotations
 
-from lbr.config import fig4_for, fig10_dynamics
+from lbr.config.sections import fig4_for, fig10_dynamics
 from lbr.theory.noise import NoiseSpec
 
 

@@ -3,7 +3,7 @@ and check it on one batch before training, so that a missing method or a wrong o
 one sentence naming the entry instead of a traceback from deep inside training.
 
 The entry's form, its module and (for plain Python files) its attribute were checked while Snakemake planned
-(`lbr.declared_models`); the import happens here. Roles (see `lbr.declared_models`):
+(`lbr.config.declared_models`); the import happens here. Roles (see `lbr.config.declared_models`):
 - classifier: factory(in_shape=(C, H, W), n_classes=K, **kwargs), images -> N x K logits;
 - autoencoder: factory(in_shape, latent=L, **kwargs) (+ depth= for Fig. 3 when the factory has that parameter),
   with encode(x) -> code and decode(code) -> N x C x H x W; forward is decode(encode(x)) when the module has none;

@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lbr.config import GUIDANCE_STEM_STRIDE as STEM_STRIDE
+from lbr.config.sections import GUIDANCE_STEM_STRIDE as STEM_STRIDE
 from lbr.errors import LbrError
 
 ENCODER_BLOCKS = (3, 4, 6, 3)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from lbr.progress import heartbeat, track
+from lbr.machine.progress import heartbeat, track
 
 
 def chunks(n: int, size: int) -> Iterator[slice]:

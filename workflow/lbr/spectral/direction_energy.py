@@ -17,8 +17,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from lbr.device import float32_math
 from lbr.errors import LbrError
+from lbr.machine.device import float32_math
 from lbr.spectral.accumulate import SymmetricSum, chunks, eigh_descending
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 from lbr.errors import LbrError
-from lbr.progress import heartbeat, track
+from lbr.machine.progress import heartbeat, track
 from lbr.theory.alignment import Basis, Moments, curves, pca_basis
 from lbr.theory.noise import KINDS, NoiseSpec, blocks, first_moment, patch_index, patch_of_pixel, second_moment  # noqa: F401
 

@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from lbr.errors import LbrError
-from lbr.progress import track
+from lbr.machine.progress import track
 from lbr.spectral.accumulate import eigh_descending
 from lbr.theory.denoising import NoiseSpec, generalized_eigh
 

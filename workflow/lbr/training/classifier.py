@@ -18,12 +18,12 @@ import torch
 import torch.nn.functional as F
 
 from lbr import models
+from lbr.config.settings import ClassifierSettings
 from lbr.data.subsets import draw_subset
-from lbr.device import pick_device, seed_everything
 from lbr.errors import LbrError
 from lbr.io import load_json, save_json
+from lbr.machine.device import pick_device, seed_everything
 from lbr.models import declared
-from lbr.settings import ClassifierSettings
 from lbr.training.crop_flip import crop_flip
 from lbr.training.history import write_history
 from lbr.training.loop import LoopConfig, fingerprint, fit

@@ -23,13 +23,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lbr.config.settings import DenoisingAESettings, DynamicsSettings
 from lbr.data.subsets import draw_subset
-from lbr.device import seed_everything
 from lbr.errors import LbrError
 from lbr.io import save_npz
+from lbr.machine.device import seed_everything
 from lbr.models import declared
 from lbr.models.autoencoders import build_autoencoder
-from lbr.settings import DenoisingAESettings, DynamicsSettings
 from lbr.spectral import direction_energy as dyn
 from lbr.spectral.accumulate import chunks
 from lbr.spectral.pixels import standardization

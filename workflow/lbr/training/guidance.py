@@ -17,14 +17,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lbr.config.settings import GuidanceSettings
 from lbr.data import load_split
 from lbr.data.subsets import draw_subset
-from lbr.device import pick_device, seed_everything
 from lbr.errors import LbrError
 from lbr.io import save_json, save_npz
+from lbr.machine.device import pick_device, seed_everything
 from lbr.models import declared
 from lbr.models.guided_autoencoder import GuidedAutoencoder, latent_grid
-from lbr.settings import GuidanceSettings
 from lbr.training import resized_views as aug
 from lbr.training.history import write_history
 from lbr.training.loop import LoopConfig, fingerprint, fit

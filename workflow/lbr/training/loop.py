@@ -25,9 +25,9 @@ from typing import Protocol
 
 import torch
 
-from lbr.device import float32_math
 from lbr.errors import LbrError
 from lbr.io import atomic_path
+from lbr.machine.device import float32_math
 from lbr.training.policy import autocast_context, uses_tf32
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
-from lbr.device import float32_math
 from lbr.errors import LbrError
+from lbr.machine.device import float32_math
 
 DTYPES = {"uint8": torch.uint8, "float16": torch.float16, "float32": torch.float32}
 

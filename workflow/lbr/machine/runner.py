@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lbr.errors import LbrError
-from lbr.gpuslots import gpu_slots
+from lbr.machine.gpuslots import gpu_slots
 
 log = logging.getLogger("lbr")
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from lbr.errors import LbrError
-from lbr.gpuslots import JOB_GPUS_VAR
+from lbr.machine.gpuslots import JOB_GPUS_VAR
 
 
 def pick_device(preference: str = "auto") -> torch.device:

@@ -25,7 +25,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-log = logging.getLogger("lbr.progress")
+log = logging.getLogger("lbr.machine.progress")
 EVERY_SECONDS = 30.0
 
 

@@ -1,176 +1,27 @@
-"""The workflow's configuration: loading it as a run sees it, the checks the JSON schema cannot express, and
-small accessors rules share."""
+"""The checks of a configuration that the JSON schema cannot express: known datasets, levels, paths, sources,
+settings across sections; each stops with one sentence naming the key."""
 
 from __future__ import annotations
 
-import copy
 import os
 from pathlib import Path
 
-from lbr import declared_models
-from lbr.cost.datasets import dataset_size
+from lbr.config import declared_models
+from lbr.config.schema_errors import did_you_mean, key_path, shown
+from lbr.config.sections import (
+    BY_DATASET_FIXED,
+    GUIDANCE_STEM_STRIDE,
+    dataset_names,
+    dataset_options,
+    fig4_for,
+    fig4_levels,
+    fig10_dynamics,
+)
 from lbr.data.registry import REGISTRY, dataset_spec
+from lbr.data.sizes import dataset_size
 from lbr.errors import LbrError
-from lbr.roles import resolve_roles
-from lbr.schema_errors import did_you_mean, key_path, shown
 from lbr.spectral.subspaces import LEVEL_RE
 from lbr.theory.noise import NoiseSpec
-
-REPO = Path(__file__).resolve().parents[2]
-SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
-GUIDANCE_STEM_STRIDE = {"imagenet": 32, "cifar": 8}
-"""How much the guided autoencoder's encoder downsamples with each stem (`lbr.models.guided_autoencoder`)."""
-
-
-def load(
-    *files: str | os.PathLike,
-    overrides: dict | None = None,
-    base: str | os.PathLike = REPO / "config.yaml",
-    checked: bool = True,
-) -> dict:
-    """The configuration a workflow run sees: `base` (config.yaml), each of `files`, then `overrides`, merged
-    as Snakemake merges --configfile and --config, then completed as the Snakefile completes it (`complete`)."""
-    from snakemake.utils import update_config
-
-    config: dict = {}
-    for path in (base, *files):
-        update_config(config, read_yaml(path))
-    update_config(config, overrides or {})
-    complete(config, checked)
-    return config
-
-
-def read_yaml(path: str | os.PathLike) -> dict:
-    """One config file as a mapping; LbrError when it is missing, is not YAML, or is not a mapping."""
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise LbrError(f"the config file {path} does not exist{relative_note(path)}.")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise LbrError(f"the config file {path} is not valid YAML{at} ({getattr(err, 'problem', err)}).") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise LbrError(f"the config file {path} holds {shown(data)}, not a mapping of settings (key: value lines).")
-    return data
-
-
-def complete(config: dict, checked: bool = True) -> None:
-    """Turn a merged config into the one the workflow plans with, in place: the null rule (`unset_nulls`), the
-    schema's defaults for absent keys, validation, and (when `checked`) the checks across sections."""
-    import yaml
-
-    schema = yaml.safe_load(SCHEMA.read_text())
-    unset_nulls(config, schema, schema["$defs"])
-    validate(config, schema)
-    resolve_roles(config, dataset_names(config))
-    check_fig4_by_dataset(config, schema)
-    check_fig10_dynamics(config, schema)
-    if checked:
-        check(config)
-
-
-def validate(config: dict, schema: dict) -> None:
-    """Fill the schema's defaults into `config` (as snakemake.utils.validate does) and raise LbrError with one
-    sentence for the most relevant violation (`jsonschema.exceptions.best_match`), never the schema itself."""
-    from jsonschema import Draft202012Validator, validators
-    from jsonschema.exceptions import best_match
-
-    from lbr.schema_errors import sentence
-
-    check_properties = Draft202012Validator.VALIDATORS["properties"]
-
-    def properties_with_defaults(validator, properties, instance, sub):
-        if isinstance(instance, dict):
-            for key, prop in properties.items():
-                if "default" in prop:
-                    instance.setdefault(key, copy.deepcopy(prop["default"]))
-        yield from check_properties(validator, properties, instance, sub)
-
-    validator = validators.extend(Draft202012Validator, {"properties": properties_with_defaults})(schema)
-    errors = list(validator.iter_errors(config))
-    if errors:
-        points = config.get("filter", {}).get("grid_points") if isinstance(config.get("filter"), dict) else None
-        points = (
-            points
-            if isinstance(points, int)
-            else schema["properties"]["filter"]["properties"]["grid_points"]["default"]
-        )
-        raise LbrError(sentence(best_match(errors), lambda path, value: level_problem(path, value, points)))
-
-
-def unset_nulls(node: dict, schema: dict, defs: dict) -> None:
-    """Null takes back what earlier files set (Snakemake merges files mapping by mapping, so `{}` cannot): where
-    null is not a valid value, a key set to null is removed, so its schema default applies, except that a
-    mapping keyed by name (fig4.epochs_by_dataset, custom_datasets, sources) becomes empty."""
-    for key in list(node):
-        sub = _key_schema(schema, key, defs)
-        if sub is None:
-            continue
-        if node[key] is None and not _accepts(sub, None, defs):
-            if _keyed_by_name(sub):
-                node[key] = {}
-            else:
-                del node[key]
-        elif isinstance(node[key], dict):
-            unset_nulls(node[key], sub, defs)
-
-
-def _keyed_by_name(schema: dict) -> bool:
-    """A mapping whose keys are names the user chooses (datasets, files), not fixed properties."""
-    return (
-        schema.get("type") == "object"
-        and isinstance(schema.get("additionalProperties"), dict)
-        and not schema.get("properties")
-    )
-
-
-def _key_schema(schema: dict, key: str, defs: dict) -> dict | None:
-    """The schema of `key` inside an object schema (its property, else its additionalProperties), with a
-    top-level $ref resolved; None when the schema says nothing about it."""
-    sub = schema.get("properties", {}).get(key, schema.get("additionalProperties"))
-    if not isinstance(sub, dict):
-        return None
-    if "$ref" in sub:
-        sub = {**defs[sub["$ref"].rsplit("/", 1)[1]], **{k: v for k, v in sub.items() if k != "$ref"}}
-    return sub
-
-
-def _accepts(schema: dict, value, defs: dict) -> bool:
-    """Whether `value` is valid under `schema` (null is a value of data_root, spectrum.max_vectors, ...)."""
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator({**schema, "$defs": defs}).is_valid(value)
-
-
-def dataset_names(config: dict) -> list[str]:
-    """Every dataset name the workflow accepts: the registry plus the user's own."""
-    return sorted(REGISTRY) + sorted(config.get("custom_datasets", {}))
-
-
-def dataset_options(config: dict, name: str) -> dict:
-    """Options of one dataset as the prepare step needs them (custom datasets: their whole entry)."""
-    if name in config.get("custom_datasets", {}):
-        return dict(config["custom_datasets"][name])
-    return dict(config.get("datasets", {}).get(name, {}))
-
-
-def fig4_for(config: dict, dataset: str) -> dict:
-    """The Fig. 4 settings of one dataset: the fig4 section with fig4.by_dataset[dataset] over it, and the epochs
-    of fig4.epochs_by_dataset unless by_dataset sets them."""
-    fig4 = config["fig4"]
-    section = {k: v for k, v in fig4.items() if k != "by_dataset"}
-    if dataset in fig4["epochs_by_dataset"]:
-        section["epochs"] = fig4["epochs_by_dataset"][dataset]
-    return section | fig4.get("by_dataset", {}).get(dataset, {})
-
-
-BY_DATASET_FIXED = ("datasets", "by_dataset", "epochs_by_dataset")
 
 
 def check_fig4_by_dataset(config: dict, schema: dict) -> None:
@@ -179,7 +30,7 @@ def check_fig4_by_dataset(config: dict, schema: dict) -> None:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
 
-    from lbr.schema_errors import sentence
+    from lbr.config.schema_errors import sentence
 
     fig4 = config["fig4"]
     validator = Draft202012Validator({**schema["properties"]["fig4"], "$defs": schema["$defs"]})
@@ -197,26 +48,12 @@ def check_fig4_by_dataset(config: dict, schema: dict) -> None:
             raise LbrError(sentence(best_match(errors), lambda path, v: level_problem(path, v, points), prefix))
 
 
-def fig10_dynamics(config: dict) -> dict:
-    """The dynamics settings of the Fig. 10 runs: the dynamics section with fig10.dynamics over it."""
-    return config["dynamics"] | (config["fig10"].get("dynamics") or {})
-
-
-def fig10_probe_epochs(config: dict) -> tuple[int, ...]:
-    """The epochs a Fig. 10 run probes its code at: fig10.epochs (null: those of fig3.epochs below the epochs it
-    trains), and always its last epoch."""
-    trained = fig10_dynamics(config)["epochs"]
-    listed = config["fig10"]["epochs"]
-    listed = [e for e in config["fig3"]["epochs"] if e < trained] if listed is None else listed
-    return tuple(sorted({int(e) for e in listed} | {trained - 1}))
-
-
 def check_fig10_dynamics(config: dict, schema: dict) -> None:
     """fig10.dynamics is a partial dynamics section: validated as the dynamics section it yields."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
 
-    from lbr.schema_errors import sentence
+    from lbr.config.schema_errors import sentence
 
     entry = config["fig10"].get("dynamics") or {}
     if "jobs_per_gpu" in entry:
@@ -225,22 +62,6 @@ def check_fig10_dynamics(config: dict, schema: dict) -> None:
     errors = list(validator.iter_errors(fig10_dynamics(config)))
     if errors:
         raise LbrError(sentence(best_match(errors), prefix=["fig10", "dynamics"]))
-
-
-def fig4_levels(fig4: dict) -> dict[str, list[str]]:
-    """The Fig. 4 grid side by side, {side: [levels]}: a list of shares serves every side of fig4.sides; a
-    {top: [...], bottom: [...]} mapping gives each side its own, and its keys are the sides trained (each must
-    be one of fig4.sides, whose default lists both)."""
-    shares, sides = fig4["shares"], fig4["sides"]
-    if isinstance(shares, list):
-        return {side: list(shares) for side in sides}
-    left_out = [side for side in shares if side not in sides]
-    if left_out:
-        raise LbrError(
-            f"fig4.shares gives shares for {left_out} but fig4.sides {sides} leaves it out; "
-            "add it to fig4.sides or remove it from fig4.shares."
-        )
-    return {side: list(shares[side]) for side in sides if side in shares}
 
 
 def check_dataset(config: dict, name: str, where: str) -> None:
@@ -252,42 +73,6 @@ def check_dataset(config: dict, name: str, where: str) -> None:
             f"{where} names unknown dataset '{name}'{hint}; known datasets are {known}, and your own go under "
             "custom_datasets."
         )
-
-
-# The keys that name the datasets each figure of `figures` trains or reads (Fig. 1 reads the whole Fig. 4 table);
-# the default target `all` also builds the noise check, on noise_check.datasets.
-FIGURE_DATASETS = {
-    "fig1": ["fig4.datasets", "fig1.dataset_images", "fig1.dynamics_run.dataset"],
-    "fig2": ["fig2.datasets"],
-    "fig3": ["fig3.dataset"],
-    "fig4": ["fig4.datasets"],
-    "fig5": ["guidance.dataset"],
-    "fig6": ["guidance.dataset"],
-    "fig7": ["fig7.datasets"],
-    "fig8": [],
-    "fig9": ["fig9.dataset"],
-    "fig10": ["fig10.datasets"],
-}
-ALL_DATASETS = ["noise_check.datasets"]
-
-
-def get_key(config: dict, dotted: str):
-    """The value at a dotted key path (`fig1.dynamics_run.dataset`)."""
-    node = config
-    for part in dotted.split("."):
-        node = node[part]
-    return node
-
-
-def used_datasets(config: dict) -> dict[str, list[str]]:
-    """{dataset: [keys naming it]} of every dataset the default target `all` of this configuration builds."""
-    keys = [k for fig in config["figures"] for k in FIGURE_DATASETS[fig]] + ALL_DATASETS
-    used: dict[str, list[str]] = {}
-    for key in dict.fromkeys(keys):
-        value = get_key(config, key)
-        for name in value if isinstance(value, list) else [value]:
-            used.setdefault(name, []).append(key)
-    return used
 
 
 def level_problem(path: str, value, grid_points: int) -> str | None:

@@ -17,7 +17,7 @@ Which GPUs exist:
         /dev/kfd): torch counts the GPUs in a child process, and the ids are CUDA_VISIBLE_DEVICES when set (all
         of which must exist), else 0..count-1;
   fake  elsewhere (a CPU machine, tests): the ids are CUDA_VISIBLE_DEVICES when set, else 0..LBR_GPUS-1; nothing
-        can check them, and a training job given such a GPU stops in `lbr.device.pick_device`.
+        can check them, and a training job given such a GPU stops in `lbr.machine.device.pick_device`.
 
 Environment (all optional):
   LBR_GPU_SLOTS         auto (default): allocate unless Slurm runs the job (SLURM_JOB_ID set, Slurm
@@ -26,7 +26,7 @@ Environment (all optional):
   LBR_GPU_SLOT_DIR      folder of the lock files (default /tmp/lbr-gpu-slots-<user>); every run that
                         should share the GPUs must use the same folder.
   LBR_GPU_SLOT_TIMEOUT  seconds to wait for room before failing (default: wait without limit).
-While a GPU job runs, LBR_JOB_GPUS holds the number of GPUs its rule asked for (read by `lbr.device`).
+While a GPU job runs, LBR_JOB_GPUS holds the number of GPUs its rule asked for (read by `lbr.machine.device`).
 """
 
 from __future__ import annotations

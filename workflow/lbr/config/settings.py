@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
-from lbr import declared_models
-from lbr.config import fig4_for, fig10_dynamics, fig10_probe_epochs
+from lbr.config import declared_models
+from lbr.config.sections import fig4_for, fig10_dynamics, fig10_probe_epochs
 from lbr.errors import LbrError
 from lbr.theory.noise import NoiseSpec
 

@@ -28,8 +28,8 @@ import re
 import sys
 from pathlib import Path
 
+from lbr.config.schema_errors import did_you_mean
 from lbr.errors import LbrError
-from lbr.schema_errors import did_you_mean
 
 BUILTIN = {"classifier": ("resnet9", "mlp"), "autoencoder": ("dcae", "mlpae"), "guidance": ("resnet_ae",)}
 """The paper's architectures of each role (`lbr.models`)."""
