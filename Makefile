@@ -3,7 +3,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH ?= torch==2.14.1 torchvision==0.29.1
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= --numprocesses=auto --maxprocesses=4 --dist loadfile  # test files in parallel (pytest-xdist)
 
 .PHONY: install demo test clean
 

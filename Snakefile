@@ -44,6 +44,7 @@ include: "workflow/rules/dynamics.smk"
 include: "workflow/rules/denoising.smk"
 include: "workflow/rules/guidance.smk"
 include: "workflow/rules/theory.smk"
+include: "workflow/rules/objectives.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/scorecard.smk"
 
@@ -52,3 +53,7 @@ rule all:
     default_target: True
     input:
         all_targets(),
+
+
+onerror:
+    report_failures(log)

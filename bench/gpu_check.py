@@ -27,9 +27,12 @@ The parts, in the order they run (docs/train.md, "GPU check", says what each set
 Every speed is steady state (the device synchronised before each clock read; compilation and warm-up reported
 apart); the `throughput` section holds the numbers `lbr plan --measured` reads. Data are random except in (g);
 speed does not depend on the values. Compiled kernels go to a fresh temporary cache, so compile times are
-cold-cache times. It needs only torch, torchvision, numpy and lbr (no Snakemake), so it runs on a bare GPU box;
-the smoke run shrinks every size, uses built-in digits for (g) unless given --data-root, and says nothing about
-a GPU.
+cold-cache times. It needs only torch, torchvision, numpy and lbr (no Snakemake, pandas or SciPy; lbr is found in
+the repository), so it runs on a bare GPU box (docs/train.md, "First GPU"). Where torch sees no GPU it refuses to
+run its full sizes on the CPU, in one sentence saying what torch and the driver see, unless given --device cpu.
+Where Triton cannot build (no C compiler or no Python headers) `compile: auto` runs eager and the record says
+`compile: fallback`. The smoke run shrinks every size, uses built-in digits for (g) unless given --data-root
+(they need scikit-learn), and says nothing about a GPU.
 """
 
 from __future__ import annotations
@@ -59,7 +62,9 @@ import gpu_parts as gp  # noqa: E402
 
 from lbr.errors import LbrError  # noqa: E402
 from lbr.io import save_json, save_text  # noqa: E402
-from lbr.machine.device import float32_math_now, pick_device  # noqa: E402
+from lbr.machine import nvidia  # noqa: E402
+from lbr.machine.compiler import compile_problem  # noqa: E402
+from lbr.machine.device import PRECISION_API, float32_math_now, pick_device, restore_float32_math  # noqa: E402
 from lbr.machine.progress import heartbeat  # noqa: E402
 from lbr.training.loop import process_seconds  # noqa: E402
 
@@ -110,21 +115,23 @@ BUDGET_MINUTES = 6.0  # a full run on a GPU skips a part that would end later th
 
 
 def numeric_state() -> dict:
-    """Process-wide switches a part could leave changed for the parts after it."""
+    """Process-wide switches a part could leave changed for the parts after it; float32 precision is read through
+    the API lbr sets it with (`lbr.machine.device.PRECISION_API`), never the other (torch refuses a mix)."""
+    legacy = {"float32_matmul_precision": torch.get_float32_matmul_precision()} if PRECISION_API == "legacy" else {}
     return {
         **float32_math_now(),
+        **legacy,
         "cudnn_benchmark": torch.backends.cudnn.benchmark,
         "cudnn_deterministic": torch.backends.cudnn.deterministic,
-        "float32_matmul_precision": torch.get_float32_matmul_precision(),
         "grad_enabled": torch.is_grad_enabled(),
         "default_dtype": str(torch.get_default_dtype()),
     }
 
 
 def restore_numeric_state(state: dict) -> None:
-    torch.set_float32_matmul_precision(state["float32_matmul_precision"])
-    torch.backends.cuda.matmul.allow_tf32 = state["matmul_tf32"]
-    torch.backends.cudnn.allow_tf32 = state["cudnn_tf32"]
+    if "float32_matmul_precision" in state:
+        torch.set_float32_matmul_precision(state["float32_matmul_precision"])
+    restore_float32_math(state)
     torch.backends.cudnn.benchmark = state["cudnn_benchmark"]
     torch.backends.cudnn.deterministic = state["cudnn_deterministic"]
     torch.set_grad_enabled(state["grad_enabled"])
@@ -134,6 +141,8 @@ def restore_numeric_state(state: dict) -> None:
 def versions(device: torch.device) -> dict:
     out = {"torch": torch.__version__, "cuda": torch.version.cuda, "python": platform.python_version()}
     out["cudnn"] = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    driver = nvidia.driver() if device.type == "cuda" else None
+    out |= {"driver": driver.version, "driver_cuda": driver.cuda} if driver else {}
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)
         out |= {"device": props.name, "memory_gb": props.total_memory / 2**30}
@@ -292,9 +301,9 @@ TABLE_ROWS = {
         ("guidance compile + first step (s)", ("first_step_seconds",)),
     ],
     "f_startup": [
-        ("cold cache: process start to first step (s)", ("cold", "startup_seconds")),
+        ("cold cache: process start to end of first step (s)", ("cold", "startup_seconds")),
         ("cold cache: first step, compile included (s)", ("cold", "first_step_seconds")),
-        ("warm cache: process start to first step (s)", ("warm", "startup_seconds")),
+        ("warm cache: process start to end of first step (s)", ("warm", "startup_seconds")),
         ("warm cache: first step, compile included (s)", ("warm", "first_step_seconds")),
     ],
     "g_mnist": _mnist_rows,
@@ -319,6 +328,8 @@ class Record:
             "failed": [],
             "skipped": [],
             "elapsed_seconds": 0.0,
+            "compile": compile_choice(device),
+            "precision_api": PRECISION_API,
             "numeric_defaults": numeric_state(),
             "throughput": {},
             "parts": {},
@@ -382,6 +393,27 @@ class Record:
                 torch.cuda.empty_cache()
         self.save()
         log.info(f"[{self.elapsed():5.0f} s] ({letter}) {part.name}: {entry['status']} in {entry['seconds']:.1f} s")
+
+
+def compile_choice(device: torch.device):
+    """What `compile: auto` means here: True on a GPU where Triton can build, 'fallback' (eager) where it cannot,
+    False on a CPU."""
+    if device.type != "cuda":
+        return False
+    return "fallback" if compile_problem() else True
+
+
+def no_gpu_sentence() -> str:
+    """Why a full run refuses the CPU, with what torch and the driver see."""
+    found = nvidia.driver()
+    seen = f"nvidia-smi reports {found.describe()}" if found else "nvidia-smi does not answer (no NVIDIA driver found)"
+    build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "no CUDA: a CPU build"
+    return (
+        f"torch {torch.__version__} ({build}) sees {torch.cuda.device_count()} CUDA device(s) and {seen}, so the "
+        "full-size parts would run on the CPU for about an hour and measure nothing about a GPU; fix what `lbr "
+        "doctor` reports for torch and the driver (docs/train.md, 'First GPU'), or pass --device cpu to run them on "
+        "the CPU on purpose (--smoke: toy sizes)."
+    )
 
 
 def letters(text: str, parser: argparse.ArgumentParser, flag: str) -> list[str]:
@@ -462,8 +494,10 @@ def main(argv: list[str] | None = None) -> int:
     budget_s = 60 * minutes if minutes else None
     chosen, skip = set(letters(args.parts, p, "--parts")), set(letters(args.skip, p, "--skip"))
     requested = [k for k in PARTS if k in chosen - skip]  # always in the order of PARTS
-    args.out.mkdir(parents=True, exist_ok=True)
     device = pick_device("cpu" if args.smoke and args.device == "auto" else args.device)
+    if device.type == "cpu" and not args.smoke and args.device != "cpu":
+        raise LbrError(no_gpu_sentence())
+    args.out.mkdir(parents=True, exist_ok=True)
     if args.smoke:
         torch.set_num_threads(1)  # toy sizes: one thread beats threads that wait on each other on a busy machine
     with logging_to(args.out), fresh_compile_cache() as work:
@@ -471,6 +505,8 @@ def main(argv: list[str] | None = None) -> int:
         size = gp.SMOKE if args.smoke else gp.FULL
         ctx = gp.Context(device, size, args.smoke, args.data_root, work, record.save)
         log.info(f"GPU check on {record.data['device']}: parts {', '.join(requested)}; results in {args.out}")
+        if record.data["compile"] == "fallback":
+            log.warning(f"compile: auto runs eager in every part (compile: fallback): {compile_problem()}")
         for letter in requested:
             record.run(letter, ctx, budget_s)
         failed = record.data["failed"]

@@ -70,3 +70,12 @@ def workflow_dir(tmp_path):
     from repo_copy import copy_workflow
 
     return copy_workflow(tmp_path / "wf")
+
+
+@pytest.fixture
+def close_figures():
+    """Close every matplotlib figure a figure test drew (use: pytestmark = pytest.mark.usefixtures(...))."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

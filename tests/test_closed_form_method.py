@@ -73,7 +73,13 @@ def repo(tmp_path_factory):
 def test_an_explicit_gram_that_fig7_cannot_use_stops_the_plan(repo):
     result = snakemake(repo, "-n", "results/tables/noise_check.csv", "--configfile", "gram.yaml")
     assert result.returncode != 0 and GRAM_FOR_FIG7 in result.stdout
-    assert snakemake(repo, "-n", "results/tables/fig2.csv", "--configfile", "gram.yaml").returncode == 0
+    # Fig. 2 on raw pixels alone can use the Gram route; its check on centred pixels (fig2.check_preprocessing)
+    # reads the centred statistics Fig. 7 and the noise check share, and stops the plan the same way
+    (repo / "raw_only.yaml").write_text(yaml.safe_dump({"fig2": {"check_preprocessing": None}}))
+    raw = snakemake(repo, "-n", "results/tables/fig2.csv", "--configfile", "gram.yaml", "raw_only.yaml")
+    assert raw.returncode == 0, raw.stdout[-3000:]
+    both = snakemake(repo, "-n", "results/tables/fig2.csv", "--configfile", "gram.yaml")
+    assert both.returncode != 0 and GRAM_FOR_FIG7 in both.stdout
 
 
 @pytest.mark.workflow
@@ -90,7 +96,9 @@ def test_noise_check_fig7_and_fig2_run_on_a_dataset_with_fewer_images_than_pixel
     check = pd.read_csv(repo / "results/tables/noise_check.csv").set_index("noise")
     assert check.loc["gaussian", "verdict"] == "never" and check.loc["mask", "verdict"] == "sometimes"
     assert (check["rank"] == 39).all()  # centred pixels: N - 1 directions
-    fig2 = pd.read_csv(repo / "results/tables/fig2.csv")
+    both = pd.read_csv(repo / "results/tables/fig2.csv")
+    assert (both.loc[both["preprocessing"] == "standardize", "rank"] == 39).all()  # the scorecard's centred check
+    fig2 = both[both["preprocessing"] == "raw"]
     assert (fig2["rank"] == 40).all() and (fig2["n_train"] == 40).all()  # raw pixels are not centred: rank N
     at_rank = fig2[fig2["K"] >= 40]
     assert np.allclose(at_rank["alignment"], 1.0) and fig2.loc[fig2["K"] == 39, "alignment"].iloc[0] < 1.0

@@ -11,7 +11,7 @@ from lbr.errors import LbrError
 from lbr.theory import alignment as al
 from lbr.theory import denoising as dn
 
-from theory_data import explained, images, preprocessed
+from theory_data import explained, images, preprocessed, sampled_moments
 
 
 def test_patch_layout_is_hwc_with_all_channels_shared():
@@ -35,19 +35,10 @@ def test_the_sampler_matches_the_closed_form_moments(spec):
     m2 = dn.second_moment(x.T @ x, spec, shape, n).numpy()
     m1 = dn.first_moment(x, spec).numpy()
     gen = torch.Generator().manual_seed(0)
-    total, total_sq, mean_x = np.zeros((32, 32)), np.zeros((32, 32)), np.zeros((n, 32))
-    draws, chunk = 20000, 2000
-    for _ in range(draws // chunk):
-        noisy = spec.corrupt_rows(x.repeat(chunk, 1), shape, gen).reshape(chunk, n, 32).numpy()
-        outer = np.einsum("tni,tnj->tij", noisy, noisy)
-        total += outer.sum(0)
-        total_sq += (outer**2).sum(0)
-        mean_x += noisy.sum(0)
-    emp = total / draws
-    se = np.sqrt((total_sq / draws - emp**2) / draws)
+    emp, se, mean_x = sampled_moments(lambda k: spec.corrupt_rows(x.repeat(k, 1), shape, gen).numpy(), n, 32)
     assert np.all(np.abs(emp - m2) <= 5 * se + 1e-12)
     assert np.abs(emp - m2).max() > 0 and np.abs(m2 - (x.T @ x).numpy()).max() > 0.05
-    np.testing.assert_allclose(mean_x / draws, m1, atol=0.05)
+    np.testing.assert_allclose(mean_x, m1, atol=0.05)
 
 
 def test_the_sampler_masks_whole_patches_of_all_channels_and_draws_gaussian_noise():

@@ -78,6 +78,7 @@ def test_fig3_and_fig1_end_to_end_on_builtin_data(repo_root, tmp_path):
             "archs": ["mlp"],
             "shares": ["g2", "g6"],
             "aug": [1],
+            "seeds": [0],
             "epochs": 2,
             "batch_size": 32,
             "eval_every": 2,

@@ -167,12 +167,41 @@ def test_gram_basis_projection_of_train_images():
 
 @pytest.mark.parametrize(
     "side,spec,msg",
-    [("top", "0.0001", "keeps no direction"), ("top", "g9", "does not exist"), ("left", "0.5", "top' or 'bottom"),
-     ("top", "1.5", "neither a variance share"), ("top", "0", "keeps no direction")],
+    [("top", "g9", "does not exist"), ("left", "0.5", "top' or 'bottom"), ("top", "1.5", "neither a variance share"),
+     ("top", "0", "keeps no direction"), ("bottom", "0.0", "keeps no direction")],
 )  # fmt: skip
 def test_bad_subspace_specs_are_explained(side, spec, msg):
     with pytest.raises(LbrError, match=msg):
         subspace.resolve(1.0 / np.arange(1, 50), side, spec, GRID)
+
+
+def test_a_level_that_does_not_exist_becomes_the_nearest_one_the_same_way_on_both_sides():
+    """A spectrum whose first direction holds 60% of the variance: a top share at or below 60% would keep nothing,
+    a bottom share at or above 40% would keep everything. Both become the nearest subspace that exists, marked
+    substituted, with the variance they really keep (counted here from the eigenvalues by hand); levels that land
+    on the same subspace are one, and the sentence names the range of shares that exist."""
+    ev = np.array([60.0] + [40.0 / 99] * 99)  # D = 100
+    cases = {("top", "0.5"): 1, ("top", "0.6"): 1, ("top", "0.9"): 75, ("bottom", "0.2"): 50, ("bottom", "0.4"): 99,
+             ("bottom", "0.9"): 99, ("top", "g1"): 1, ("bottom", "g1"): 99}  # fmt: skip
+    for (side, level), dims in cases.items():
+        sub = subspace.resolve(ev, side, level, GRID)
+        kept = ev[:dims].sum() / 100 if side == "top" else ev[100 - dims :].sum() / 100
+        assert (sub.dims, round(sub.variance_kept, 12)) == (dims, round(kept, 12)), (side, level)
+        exists = (
+            0.6 < float(level) if side == "top" and level[0] != "g" else float(level) < 0.4 if level[0] != "g" else True
+        )
+        assert sub.substituted == (not exists), (side, level)
+    assert subspace.substitution(subspace.resolve(ev, "bottom", "0.9")) == (
+        "bottom-0.9 does not exist here; it keeps every direction but the first (40.00% of the variance)"
+    )
+    merged = subspace.distinct_levels(ev, "bottom", ["0.2", "0.5", "g1", "0.9"], GRID)
+    assert [(sub.level, requested) for sub, requested in merged] == [("0.2", ["0.2"]), ("g1", ["0.5", "g1", "0.9"])]
+    assert subspace.feasible_shares(ev).startswith(
+        "the first direction alone holds 60.00% of the variance, so top shares above 60.00% and bottom shares below "
+        "40.00% exist"
+    )
+    everything = [subspace.resolve(ev, side, "1") for side in ("top", "bottom")]
+    assert [(s.dims, s.variance_kept, s.substituted) for s in everything] == [(100, 1.0, False)] * 2
 
 
 def test_too_few_stored_vectors_is_explained():

@@ -76,7 +76,9 @@ def workdir(tmp_path, repo_root):
     return tmp_path
 
 
-def test_paper_grid_plans_every_run(repo_root):
+def test_paper_grid_waits_for_each_spectrum_before_planning_its_runs(repo_root):
+    """The Fig. 4 levels of a dataset are resolved on its spectrum (a checkpoint): a dry run before any spectrum
+    exists plans the 7 spectra and says, per dataset, which levels depend on it; `lbr plan` counts their runs."""
     r = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "figures/fig4.pdf", "--quiet", "rules"],
         cwd=repo_root,
@@ -85,23 +87,74 @@ def test_paper_grid_plans_every_run(repo_root):
         timeout=300,
     )
     assert r.returncode == 0, r.stderr[-3000:]
-    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", r.stdout + r.stderr, re.M))
-    # 7 datasets x 2 archs x 2 sides x 9 grid points x 2 aug x 1 seed
-    assert int(counts["train_classifier"]) == 504 and int(counts["filter"]) == 126 and counts["fig4_table"] == "1"
+    out = r.stdout + r.stderr
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
+    assert int(counts["spectrum"]) == 7 and "train_classifier" not in counts and counts["fig4_table"] == "1"
+    for dataset in ("arabic_characters", "svhn", "tinyimagenet"):
+        assert f"the Fig. 4 levels of {dataset} (top: g0, g1" in out and f"results/spectrum/{dataset}.npz" in out
+
+
+ILLUMINATED = """
+figures: [fig4]
+datasets:
+  synthetic: {n_train: 300, n_test: 100, height: 8, width: 8, evidence: 0.3, seed: 0, illumination: 1.6}
+fig4:
+  datasets: [synthetic]
+  archs: [mlp]
+  shares: {top: ["0.3", "0.5", g1, "0.9"], bottom: ["0.2", "0.5", "0.9", g1]}
+  aug: [0]
+  seeds: [0, 1]
+  compile: false
+  device: cpu
+"""
+
+
+def test_levels_are_resolved_once_the_spectrum_exists_the_same_way_on_both_sides(workdir):
+    """A spectrum whose first direction holds 61% of the variance (the generator's illumination), more than the
+    smallest requested top share and more than one minus the largest bottom share. Once the spectrum job has run,
+    and before any training, the plan names what each level became: top 0.3 and 0.5 the first direction alone,
+    bottom 0.5 and 0.9 everything but it, the same rule on both sides; levels that keep the same directions train
+    once (the one not substituted names the runs)."""
+    (workdir / "lit.yaml").write_text(ILLUMINATED)
+    built = snakemake(workdir, "-c1", "results/spectrum/synthetic.npz", "--configfile", "lit.yaml")
+    assert built.returncode == 0, built.stdout[-3000:]
+    assert (
+        "the first direction alone holds 60.69% of the variance"
+        in (workdir / "logs/spectrum/synthetic.log").read_text()
+    )
+    r = snakemake(workdir, "-n", "results/tables/fig4.csv", "--configfile", "lit.yaml")
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert "top-0.3/0.5/g1: 1 directions, 60.7%" in r.stdout and "bottom-0.5/0.9/g1: 191 directions, 39.3%" in r.stdout
+    assert "top shares above 60.69% and bottom shares below 39.31% exist" not in r.stdout  # g1 names them: nothing lost
+    runs = set(re.findall(r"results/train/synthetic/mlp/(\S+)/aug0/seed\d/metrics\.json", r.stdout))
+    assert runs == {"top-g1", "top-0.9", "bottom-0.2", "bottom-g1"}  # 8 requested levels, 4 subspaces
+    (workdir / "only_shares.yaml").write_text(
+        ILLUMINATED.replace(', g1, "0.9"]', ', "0.9"]').replace(', "0.9", g1]', ', "0.9"]')
+    )
+    r = snakemake(workdir, "-n", "results/tables/fig4.csv", "--configfile", "only_shares.yaml")
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert "top-0.3/0.5: 1 directions, 60.7% (substituted: the nearest subspace that exists)" in r.stdout
+    assert "bottom-0.5/0.9: 191 directions, 39.3% (substituted: the nearest subspace that exists)" in r.stdout
+    assert "top shares above 60.69% and bottom shares below 39.31% exist" in r.stdout
+    runs = set(re.findall(r"results/train/synthetic/mlp/(\S+)/aug0/seed\d/metrics\.json", r.stdout))
+    assert runs == {"top-0.3", "top-0.9", "bottom-0.2", "bottom-0.5"}
+    assert not list((workdir / "results").glob("train/**/metrics.json"))  # nothing trained yet
 
 
 def test_per_side_shares_plan_exactly_the_asked_runs(workdir):
-    """`shares: {top: [...], bottom: [...]}` trains each side at its own shares only (not sides x shares)."""
+    """`shares: {top: [...], bottom: [...]}` trains each side at its own shares only (not sides x shares), once the
+    dataset's spectrum exists."""
     (workdir / "sides.yaml").write_text(
         "fig4: {datasets: [digits], archs: [mlp], aug: [0], shares: {top: [g1, g2], bottom: ['0.1', '0.2', '0.3']}}\n"
     )
+    assert snakemake(workdir, "-c1", "results/spectrum/digits.npz", "--configfile", "sides.yaml").returncode == 0
     r = snakemake(workdir, "-n", "results/tables/fig4.csv", "--configfile", "sides.yaml")
     assert r.returncode == 0, r.stdout[-3000:]
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", r.stdout, re.M))
     runs = set(re.findall(r"results/train/(\S+)/metrics\.json", r.stdout))
     asked = {"top-g1", "top-g2", "bottom-0.1", "bottom-0.2", "bottom-0.3"}
-    assert int(counts["train_classifier"]) == 5 and int(counts["filter"]) == 5
-    assert runs == {f"digits/mlp/{sub}/aug0/seed0" for sub in asked}
+    assert int(counts["train_classifier"]) == 15 and int(counts["filter"]) == 5  # config.yaml's three seeds
+    assert runs == {f"digits/mlp/{sub}/aug0/seed{s}" for sub in asked for s in (0, 1, 2)}
 
 
 @pytest.mark.slow

@@ -76,7 +76,9 @@ def test_smoke_writes_every_part_and_the_throughput_keys(smoke):
     f = parts["f_startup"]
     assert f["cold"]["startup_seconds"] > 0 and f["warm"]["first_step_seconds"] > 0
     assert f["cold"]["clock_consistent"] and f["warm"]["clock_consistent"]
-    assert f["startup_seconds"] == pytest.approx(f["warm"]["startup_seconds"] + f["warm"]["first_step_seconds"])
+    # one definition of start-up, the job's own (process start to the end of its first step), as lbr plan reads it
+    assert f["startup_seconds"] == f["warm"]["startup_seconds"] > f["warm"]["first_step_seconds"]
+    assert result["compile"] is False and b["reference"]["workers"] >= 0
     g = parts["g_mnist"]
     assert g["dataset"] == "digits" and {"full", "top-0.9", "bottom-0.2"} <= set(g)
     assert all(not p.get("leaked") for p in parts.values())
@@ -115,9 +117,12 @@ def test_a_killed_run_keeps_the_parts_it_finished(tmp_path):
 def test_a_failing_part_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch):
     import gpu_check
 
+    from lbr.machine.device import float32_math_now, restore_float32_math
+
     def broken(ctx, entry):
         entry["resnet9"] = {"images_per_s": 123.0}  # measured before the failure: kept
-        torch.backends.cudnn.allow_tf32 = not torch.backends.cudnn.allow_tf32  # a process-wide switch left changed
+        now = float32_math_now()
+        restore_float32_math(now | {"cudnn_tf32": not now["cudnn_tf32"]})  # a process-wide switch left changed
         raise RuntimeError("simulated failure\nsecond line")
 
     monkeypatch.setitem(gpu_check.PARTS, "b", replace(gpu_check.PARTS["b"], run=broken))
@@ -130,7 +135,7 @@ def test_a_failing_part_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch):
     assert list(result["parts"]) == ["a_float32", "b_training", "d_dcae"] and result["failed"] == ["b_training"]
     b = result["parts"]["b_training"]
     assert b["status"] == "failed" and b["error"] == "RuntimeError: simulated failure" and b["traceback"]
-    tf32 = torch.backends.cudnn.allow_tf32
+    tf32 = float32_math_now()["cudnn_tf32"]
     assert b["leaked"] == {"cudnn_tf32": [tf32, not tf32]}  # recorded, and restored for the parts after it
     assert result["parts"]["d_dcae"]["switches_in_training"]["cudnn_tf32"] is False
     assert result["parts"]["d_dcae"]["status"] == "ok" and result["status"] == "failed: b_training"
@@ -199,3 +204,72 @@ def test_mnist_is_read_from_gzipped_or_plain_idx_files(tmp_path, packed):
     assert g["files"]["train_images"]["file"] == "train-images-idx3-ubyte" + (".gz" if packed else "")
     assert not any(f["real_mnist"] for f in g["files"].values())  # tiny random files are not the real MNIST
     assert all(0 <= g[k]["test_acc"] <= 1 for k in ("full", "top-0.9", "bottom-0.2"))
+
+
+def test_a_full_run_refuses_the_cpu_in_one_sentence(tmp_path, monkeypatch):
+    """Without --smoke and without --device cpu, a machine where torch sees no GPU is refused before anything
+    runs, with what torch and the driver see (a fake nvidia-smi on PATH: driver 535 runs CUDA 12.2 at most)."""
+    fake = tmp_path / "bin" / "nvidia-smi"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "--query-gpu=name,driver_version" ]; then echo "NVIDIA H100 80GB HBM3, 535.54.03"; exit 0; fi\n'
+        'echo "| NVIDIA-SMI 535.54.03    Driver Version: 535.54.03    CUDA Version: 12.2 |"\n'
+    )
+    fake.chmod(0o755)
+    env = os.environ | {"PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}", "TMPDIR": str(tmp_path)}
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    command = [sys.executable, str(SCRIPT), "--data-root", str(tmp_path), "--out", str(tmp_path / "out")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert f"gpu_check: torch {torch.__version__} (CUDA {torch.version.cuda}) sees 0 CUDA device(s)" in lines[0]
+    assert "nvidia-smi reports NVIDIA driver 535.54.03, CUDA 12.2, 1 GPU(s) (NVIDIA H100 80GB HBM3)" in lines[0]
+    assert "pass --device cpu to run them on the CPU on purpose" in lines[0]
+    assert not (tmp_path / "out").exists()  # nothing that looks like a result
+
+
+def test_compile_auto_falls_back_to_eager_where_triton_cannot_build(tmp_path, monkeypatch, caplog):
+    """On a GPU without a C compiler (or Python headers), `compile: auto` runs eager, says so in one log line and
+    records `compile: fallback`, in a job's policy as in gpu_check's record; with them, it compiles."""
+    import gpu_check
+    from gpu_parts import Context, dcae_settings
+
+    from lbr.machine import compiler
+    from lbr.training.policy import resolve
+
+    cuda = torch.device("cuda")  # only resolved here, never used: nothing touches CUDA
+    settings = dcae_settings(Context(cuda, {"dcae_latent": 8}, True, None, tmp_path, lambda: None), 1)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no gcc, no clang
+    monkeypatch.delenv("CC", raising=False)
+    assert compiler.c_compiler() is None and "a C compiler (gcc or clang on PATH, or CC)" in compiler.compile_problem()
+    with caplog.at_level("WARNING", logger="lbr"):
+        policy = resolve(settings, cuda, fast_storage="uint8")
+    assert not policy.compile and policy.record()["compile"] == "fallback"
+    assert len(caplog.records) == 1
+    assert "compile: auto runs eager (recorded as compile: fallback): torch.compile cannot build" in caplog.text
+    assert gpu_check.compile_choice(cuda) == "fallback" and gpu_check.compile_choice(torch.device("cpu")) is False
+    assert resolve(replace(settings, compile=True), cuda, fast_storage="uint8").compile  # asked for: kept
+    monkeypatch.setattr(compiler, "python_headers", lambda: tmp_path)
+    monkeypatch.setenv("CC", sys.executable)  # any executable stands for a compiler here
+    assert resolve(settings, cuda, fast_storage="uint8").record()["compile"] is True
+    monkeypatch.setattr(compiler, "python_headers", lambda: None)
+    assert "Python's headers (Python.h for Python" in compiler.compile_problem()
+    assert resolve(settings, cuda, fast_storage="uint8").record()["compile"] == "fallback"
+
+
+def test_dataloader_workers_fit_the_shared_memory(monkeypatch):
+    """A container's 64 MB /dev/shm holds two workers of CIFAR batches of 512 (6 MB each), not 15."""
+    import shutil as sh
+
+    import gpu_parts
+
+    batch = 512 * 3 * 32 * 32 * 4
+    usage = sh.disk_usage("/")
+    monkeypatch.setattr(gpu_parts.shutil, "disk_usage", lambda path: usage._replace(free=64 * 2**20))
+    assert gpu_parts.loader_workers(15, batch) == (2, 64.0)
+    monkeypatch.setattr(gpu_parts.shutil, "disk_usage", lambda path: usage._replace(free=64 * 2**30))
+    assert gpu_parts.loader_workers(15, batch)[0] == 15
+    monkeypatch.setattr(gpu_parts.shutil, "disk_usage", lambda path: usage._replace(free=10 * 2**20))
+    assert gpu_parts.loader_workers(15, batch)[0] == 0  # the loop then loads in the main process

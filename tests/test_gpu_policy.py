@@ -226,21 +226,33 @@ def test_dynamics_autoencoder_learns_resumes_and_stops_under_the_gpu_policy(tmp_
         train(dataclasses.replace(settings, lr=1e30), "wild")
 
 
-def test_denoising_autoencoder_draws_its_noise_and_resumes_under_the_gpu_policy(tmp_path):
+def test_denoising_autoencoder_draws_its_noise_and_resumes_under_the_gpu_policy(tmp_path, monkeypatch):
     """Fig. 10's masked training under float16 storage, bf16 autocast, channels_last and torch.compile: the noise
-    is drawn outside the compiled model, the probe reads the code, and a resumed run repeats the uninterrupted one."""
+    is drawn outside the compiled model, the probe reads the code, and a resumed run repeats the uninterrupted one.
+
+    What the compiled model is fed in training is recorded and checked against the images themselves: every
+    input is one training image (each once per epoch) whose 4x4 patches are either that image's pixels (to
+    float16 rounding) or, masked, the train split's mean image (zero in standardized pixels), about half of them."""
     d = synthetic(n_train=128, n_test=40, height=16, width=16, seed=2)
     (x_train, y_train), (x_test, y_test) = d["train"], d["test"]
     recipe = dict(latent=16, epochs=4, batch_size=16, lr=3e-3, measure_batch=64, device="cpu")  # Fig. 3's shapes:
     wildcards = {"arch": "dcae", "depth": "3", "noise": "mask-0.5-patch4", "seed": "0"}  # its compiled kernels
     settings = job_settings(DenoisingAESettings, wildcards, **recipe, **GPU_POLICY)
     labels = {"y_train": y_train, "y_test": y_test, "n_classes": 10}
+    fed = record_training_inputs(monkeypatch)
 
     def train(name, **kwargs):
         out = tmp_path / name
         return run(x_train, x_test, settings, CPU, out / "energies.npz", out / "history.csv", **labels, **kwargs)
 
     full = train("gpu")
+    inputs = torch.cat(fed).permute(0, 2, 3, 1).numpy()  # N x H x W x C, as x_train
+    assert inputs.shape == (4 * 128, 16, 16, 3)  # 4 epochs of 8 full batches of 16
+    masked, source = masked_patches(inputs, x_train, patch=4)
+    assert 0.45 < masked.mean() < 0.55, masked.mean()  # ratio 0.5 of 4 x 512 x 16 patches
+    assert (source >= 0).all()  # every input is a training image with its unmasked patches intact
+    for epoch in range(4):
+        assert sorted(source[128 * epoch : 128 * (epoch + 1)]) == list(range(128))
     assert "bf16" in str(full["policy"]) and list(full["probe_epochs"]) == [0, 1, 2, 3]
     assert full["error"][-1].sum() < full["error"][0].sum() and np.all(
         (full["probe_acc"] >= 0) & (full["probe_acc"] <= 1)
@@ -249,6 +261,44 @@ def test_denoising_autoencoder_draws_its_noise_and_resumes_under_the_gpu_policy(
     resumed = train("resumed")
     np.testing.assert_allclose(resumed["error"], full["error"], rtol=1e-3)
     np.testing.assert_allclose(resumed["probe_acc"], full["probe_acc"], atol=0.05)
+
+
+def record_training_inputs(monkeypatch) -> list[torch.Tensor]:
+    """The batches the training loop feeds its compiled model (float32 N x C x H x W copies), as a list that
+    fills while training runs; the evaluations and measurements, which run the eager model, are not in it."""
+    from lbr.training import loop
+
+    fed: list[torch.Tensor] = []
+    compile_model = loop.compile_model
+
+    def recording(model, cfg):
+        compiled = compile_model(model, cfg)
+
+        def step(x):
+            fed.append(x.detach().float().clone())
+            return compiled(x)
+
+        return step
+
+    monkeypatch.setattr(loop, "compile_model", recording)
+    return fed
+
+
+def masked_patches(inputs: np.ndarray, images: np.ndarray, patch: int) -> tuple[np.ndarray, np.ndarray]:
+    """(masked: inputs x patches booleans, source: the training image each input is, -1 when none is): a patch is
+    masked when it holds the mean image of `images` (the standardized zero), and an input is image m when each of
+    its other patches holds image m's pixels (within float16 rounding, well below one pixel step of 1/255)."""
+    n, h, w, c = inputs.shape
+    grid = (n, h // patch, patch, w // patch, patch, c)
+    pixels = images.astype(np.float64) / 255
+    at_mean = np.abs(inputs - pixels.mean(0)).reshape(grid).max(axis=(2, 4, 5)) <= 1e-6
+    source = np.full(n, -1)
+    for i in range(n):
+        off = np.abs(inputs[i] - pixels).reshape(len(images), *grid[1:]).max(axis=(2, 4, 5))  # per image, patch
+        match = np.flatnonzero(((off <= 2**-10) | at_mean[i]).all(axis=(1, 2)))
+        if len(match) == 1:
+            source[i] = match[0]
+    return at_mean.reshape(n, -1), source
 
 
 def test_guided_autoencoder_learns_resumes_and_stops_under_the_gpu_policy(tmp_path):

@@ -22,6 +22,16 @@ from lbr.errors import LbrError
 from lbr.machine import device, gpuslots
 
 ROOT = Path(__file__).resolve().parents[1]
+FAKE_GPUS = Path(__file__).resolve().parent / "fake_gpus"  # its sitecustomize hides real GPUs from child processes
+
+
+@pytest.fixture(autouse=True)
+def no_real_gpus(monkeypatch):
+    """Every test here fakes its GPUs completely: this process sees no GPU device files, so GPU ids come from
+    LBR_GPUS and CUDA_VISIBLE_DEVICES alone, on a GPU box as on a CPU (tests that need torch's count fake it)."""
+    monkeypatch.setattr(gpuslots, "nvidia_device_files", lambda: [])
+    monkeypatch.setattr(gpuslots, "amd_device_file", lambda: False)
+
 
 # A job: take slots on `n` GPUs (shared by up to `k` jobs each), write CUDA_VISIBLE_DEVICES to <out>, then
 # wait until <release> or <out>.release exists; its log goes to <out>.log.
@@ -49,7 +59,8 @@ JOB = textwrap.dedent(
 def job_env(slot_dir: Path, gpus: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "LBR_GPU"))}
     env.pop("CUDA_VISIBLE_DEVICES", None)
-    env.update(LBR_GPUS=str(gpus), LBR_GPU_SLOT_DIR=str(slot_dir), PYTHONPATH=str(ROOT / "workflow"))
+    env.update(LBR_GPUS=str(gpus), LBR_GPU_SLOT_DIR=str(slot_dir))
+    env["PYTHONPATH"] = os.pathsep.join([str(FAKE_GPUS), str(ROOT / "workflow")])
     env.update(extra)
     return env
 
@@ -335,7 +346,7 @@ def gpu_job_env(monkeypatch, visible: str | None, gpus: str | None = "1", nvidia
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(device.glob, "glob", lambda pattern: ["/dev/nvidia0"] if nvidia else [])
+    monkeypatch.setattr(gpuslots, "nvidia_device_files", lambda: ["/dev/nvidia0"] if nvidia else [])
     for name, value in (("CUDA_VISIBLE_DEVICES", visible), (gpuslots.JOB_GPUS_VAR, gpus)):
         if value is None:
             monkeypatch.delenv(name, raising=False)
@@ -360,6 +371,24 @@ def test_a_gpu_job_never_falls_back_to_the_cpu(monkeypatch):
     assert device.pick_device("auto").type == "cpu"
     with pytest.raises(LbrError, match="device 'cuda' was requested but torch sees no CUDA device .CUDA_VISIBLE_DE"):
         device.pick_device("cuda")
+
+
+def test_a_cpu_job_stays_on_the_cpu_where_torch_sees_a_gpu(monkeypatch):
+    """Where torch sees a GPU, `auto` follows the job's rule: the runner marks a job whose rule declares no GPU
+    (LBR_JOB_GPUS=0) and it runs on the CPU; a GPU job and work outside the workflow (no mark) take the GPU."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setenv(gpuslots.JOB_GPUS_VAR, "0")
+    assert device.pick_device("auto").type == "cpu"
+    assert device.pick_device("cuda").type == "cuda"  # asked for by name: the settings say so
+    monkeypatch.setenv(gpuslots.JOB_GPUS_VAR, "1")
+    assert device.pick_device("auto").type == "cuda"
+    monkeypatch.delenv(gpuslots.JOB_GPUS_VAR)
+    assert device.pick_device("auto").type == "cuda"
+    with gpuslots.gpu_slots(0):  # how the runner runs a job of a rule without `gpu`
+        assert os.environ[gpuslots.JOB_GPUS_VAR] == "0" and device.pick_device("auto").type == "cpu"
+    assert gpuslots.JOB_GPUS_VAR not in os.environ
 
 
 def test_runner_stops_a_job_given_a_gpu_torch_cannot_see(tmp_path, monkeypatch, capsys):
@@ -449,17 +478,58 @@ def test_snakemake_gpu_jobs_share_a_gpu_as_the_rule_says(tmp_path, jobs_per_gpu)
         assert sorted(r["cuda_visible_devices"] for r in records) == ["0", "0", "1", "1"]
 
 
-def test_gpu_count_leaves_cuda_uninitialised(monkeypatch):
-    """Counting happens in a child process, so CUDA_VISIBLE_DEVICES set afterwards still takes effect."""
-    import torch
+FAKE_TORCH = """
+import os
+class cuda:
+    @staticmethod
+    def device_count():
+        # three GPUs (0, 1, 2); CUDA_VISIBLE_DEVICES hides the others and names that do not exist count for nothing
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        ids = ["0", "1", "2"] if visible is None else [v.strip() for v in visible.split(",")]
+        return sum(1 for v in ids if v in ("0", "1", "2"))
+"""
 
+
+@pytest.fixture
+def three_gpu_torch(tmp_path, monkeypatch):
+    """Child processes import a torch that counts three GPUs (this process keeps the real one)."""
+    (tmp_path / "faketorch" / "torch").mkdir(parents=True)
+    (tmp_path / "faketorch" / "torch" / "__init__.py").write_text(FAKE_TORCH)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "faketorch"))
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     monkeypatch.delenv("LBR_GPUS", raising=False)
-    assert len(gpuslots.device_ids()) == torch.cuda.device_count()
+
+
+def test_gpus_are_counted_in_a_child_process(three_gpu_torch, monkeypatch):
+    """The count comes from torch in a child process (a fake torch there counts three GPUs), so CUDA is never
+    initialised here and CUDA_VISIBLE_DEVICES set afterwards still takes effect; the child sees the variable."""
+    import torch
+
+    assert gpuslots.count_gpus() == 3
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,2")
+    assert gpuslots.count_gpus() == 2
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    monkeypatch.setattr(gpuslots, "real_gpus_countable", lambda: True)  # a CUDA build on a machine with GPUs
+    assert gpuslots.device_ids() == ["0", "1", "2"]
+    monkeypatch.setenv("LBR_GPUS", "2")
+    assert gpuslots.device_ids() == ["0", "1"]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1,7")  # GPU 7 does not exist
+    monkeypatch.delenv("LBR_GPUS")
+    with pytest.raises(LbrError, match="CUDA_VISIBLE_DEVICES=1,7 lists 2 GPUs but torch sees 1 of them"):
+        gpuslots.device_ids()
     assert not torch.cuda.is_initialized()
 
 
+def test_a_count_that_fails_says_what_to_do(tmp_path, monkeypatch):
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "__init__.py").write_text("raise ImportError('broken torch')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    with pytest.raises(LbrError, match="could not count the GPUs with torch; set CUDA_VISIBLE_DEVICES"):
+        gpuslots.count_gpus()
+
+
 def test_gpu_count_in_a_child_process_matches_torch():
+    """On this machine's real torch (0 on a CPU machine, the GPUs on a GPU box)."""
     import torch
 
     assert gpuslots.count_gpus() == torch.cuda.device_count()
@@ -493,3 +563,169 @@ def test_runner_reads_the_gpu_resources():
     assert runner.gpus_requested(smk(gpu=0, gres="gpu:a100:2")) == 2  # Slurm clusters that reject --gpus
     assert runner.gpus_requested(smk(gres="gpu:1")) == 1 and runner.gpus_requested(smk(mem_mb=4000)) == 0
     assert runner.job_label(smk()) == "train_guidance 512/0"
+
+
+def test_jobs_take_slots_in_the_order_they_arrived(tmp_path):
+    """Two half-GPU jobs hold the GPU; a whole-GPU job waits for it. When one half job ends, a half job that
+    arrives later fits into the freed half but waits behind the whole-GPU job (else whole-GPU jobs could starve
+    behind a stream of half jobs); a waiting job killed with SIGKILL holds up nobody."""
+    env = job_env(tmp_path / "slots", gpus=1)
+    a, a_out = start_job(tmp_path, "a", env, k=2)
+    b, b_out = start_job(tmp_path, "b", env, k=2)
+    procs = [a, b]
+    try:
+        wait_for(lambda: a_out.exists() and b_out.exists(), "two half jobs on the GPU")
+        whole, whole_out = start_job(tmp_path, "whole", env, k=1)
+        procs.append(whole)
+        wait_for(lambda: waits(whole_out), "the whole-GPU job to wait")
+        dead, dead_out = start_job(tmp_path, "dead", env, k=2)  # queued behind `whole`, then killed
+        procs.append(dead)
+        wait_for(lambda: waits(dead_out), "a half job to queue")
+        dead.send_signal(signal.SIGKILL)
+        dead.wait(timeout=30)
+        Path(f"{a_out}.release").touch()
+        a.wait(timeout=30)
+        late, late_out = start_job(tmp_path, "late", env, k=2)
+        procs.append(late)
+        wait_for(lambda: "behind 1 job(s) that waited longer" in log_of(late_out), "the late half job to queue")
+        time.sleep(1.0)  # it polls 4 times a second: give it the chance to slip into the free half wrongly
+        assert not late_out.exists(), "a half job overtook the whole-GPU job that was waiting before it"
+        assert not whole_out.exists()
+        Path(f"{b_out}.release").touch()
+        wait_for(whole_out.exists, "the whole-GPU job to get the emptied GPU")
+        assert gpuslots.holders(["0"], tmp_path / "slots") == {"0": {f"pid {whole.pid} test-job whole": 12}}
+        assert not late_out.exists()
+        Path(f"{whole_out}.release").touch()
+        wait_for(late_out.exists, "the late half job, once the whole-GPU job ended")
+    finally:
+        (tmp_path / "release").touch()
+        finish(procs)
+    assert [p.returncode for p in (a, b, whole, late)] == [0, 0, 0, 0]
+
+
+def test_lock_files_can_be_shared_by_other_users(tmp_path):
+    """Slot files are read-write for everyone and lock folders world-writable with the sticky bit (as /tmp),
+    whatever the umask: a second user's job must open the first one's slot files. A folder the user made keeps
+    its own mode."""
+    old = os.umask(0o077)
+    try:
+        gpuslots.acquire(1, ["0"], tmp_path / "shared", timeout=0, jobs_per_gpu=2).release()
+        mine = tmp_path / "mine"
+        mine.mkdir()
+        mine.chmod(0o750)
+        gpuslots.acquire(1, ["0"], mine, timeout=0, jobs_per_gpu=2).release()
+    finally:
+        os.umask(old)
+    shared = tmp_path / "shared"
+    for folder in (shared, shared / "gpu-0", shared / "queue"):
+        assert folder.stat().st_mode & 0o7777 == 0o1777, folder
+    files = [shared / "acquire.lock", *sorted((shared / "gpu-0").iterdir())]
+    assert len(files) == 13 and all(f.stat().st_mode & 0o777 == 0o666 for f in files)
+    assert mine.stat().st_mode & 0o777 == 0o750
+
+
+FAKE_LIBCUDA = """
+static int initialised = 0;
+int cuInit(unsigned int flags) { initialised = 1; return 0; }
+int cuDeviceGetCount(int *count) { if (!initialised) return 3; *count = 1; return 0; }
+"""
+PROBE = """
+import ctypes, sys
+from lbr.errors import LbrError
+from lbr.machine import gpuslots
+if sys.argv[1] != "absent":
+    lib = ctypes.CDLL("libcuda.so.1")  # loaded as torch loads it
+    if sys.argv[1] == "initialised":
+        lib.cuInit(0)  # what torch.cuda.is_available() does
+seen = gpuslots.cuda_driver_initialised()
+try:
+    with gpuslots.gpu_slots(1):
+        print(seen, "slots")
+except LbrError as err:
+    print(seen, err)
+"""
+
+
+def test_a_job_that_initialised_cuda_before_its_slot_is_stopped(tmp_path):
+    """torch.cuda.is_available() initialises the CUDA driver (which reads CUDA_VISIBLE_DEVICES once) without
+    marking torch initialised; the slot guard asks the driver itself (a fake libcuda.so.1 built here: cuInit
+    sets the flag, cuDeviceGetCount answers CUDA_ERROR_NOT_INITIALIZED before it)."""
+    import shutil
+
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        pytest.skip("no C compiler to build the fake libcuda.so.1")
+    (tmp_path / "libcuda.c").write_text(FAKE_LIBCUDA)
+    lib = tmp_path / "libcuda.so.1"
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(lib), str(tmp_path / "libcuda.c")], check=True)
+    env = job_env(tmp_path / "slots", gpus=1, LD_LIBRARY_PATH=str(tmp_path))
+    seen = {}
+    for state in ("absent", "loaded", "initialised"):
+        done = subprocess.run([sys.executable, "-c", PROBE, state], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        seen[state] = done.stdout.strip()
+    assert seen["absent"] == "False slots" and seen["loaded"] == "False slots"
+    assert seen["initialised"].startswith("True CUDA was initialised (a CUDA call, or torch.cuda.is_available()")
+
+
+def test_an_exclusive_job_is_alone_on_its_gpu_while_closed_form_jobs_run(tmp_path):
+    """With the workflow's defaults (the closed-form and spectral rules hold a share of a GPU, `jobs_per_gpu` of
+    their sections; guidance jobs hold a whole one), on one fake GPU: closed-form jobs run side by side, a
+    guidance job waits until none is left, and a closed-form job that arrives meanwhile waits until it ends."""
+    from lbr.config.load import load
+
+    config = load(checked=False)
+    shares = {config[s]["jobs_per_gpu"] for s in ("spectrum", "filter", "closed_form", "fig8")}
+    exclusive = config["guidance"]["jobs_per_gpu"]
+    assert exclusive == 1 and min(shares) >= 2, (shares, exclusive)
+    k = min(shares)  # the largest share a closed-form job holds
+    env = job_env(tmp_path / "slots", gpus=1)
+    forms = [start_job(tmp_path, f"form{i}", env, k=k) for i in range(2)]
+    procs = [p for p, _ in forms]
+    try:
+        wait_for(lambda: all(out.exists() for _, out in forms), "two closed-form jobs on the GPU")
+        guided, guided_out = start_job(tmp_path, "guidance", env, k=exclusive)
+        procs.append(guided)
+        wait_for(lambda: waits(guided_out), "the guidance job to wait")
+        time.sleep(1.0)
+        assert not guided_out.exists(), "the guidance job shared its GPU with closed-form jobs"
+        for _, out in forms:
+            Path(f"{out}.release").touch()
+        wait_for(guided_out.exists, "the guidance job once the closed-form jobs ended")
+        late, late_out = start_job(tmp_path, "late_form", env, k=k)
+        procs.append(late)
+        wait_for(lambda: waits(late_out), "a closed-form job to wait while the guidance job runs")
+        assert gpuslots.holders(["0"], tmp_path / "slots") == {"0": {f"pid {guided.pid} test-job guidance": 12}}
+        Path(f"{guided_out}.release").touch()
+        wait_for(late_out.exists, "the closed-form job once the guidance job ended")
+    finally:
+        (tmp_path / "release").touch()
+        finish(procs)
+
+
+@pytest.mark.workflow
+def test_closed_form_and_spectral_rules_are_gpu_jobs_unless_their_device_is_cpu(tmp_path):
+    """Planned with the demo's data: every job that may use a GPU (the spectrum, the filters, the statistics and
+    closed forms of Figs. 2, 7, 8 and 10, the noise check) declares gpu=1, so the runner gives it a share of a GPU
+    (12 / jobs_per_gpu slots) and the GPU its slot names; with its section's device: cpu it declares none and runs
+    on the CPU (LBR_JOB_GPUS=0)."""
+    from lbr.cost.plan import build
+
+    from repo_copy import copy_workflow
+
+    repo = copy_workflow(tmp_path / "repo")
+    closed = {"spectrum", "alignment_moments", "fig2_dataset", "fig7_dataset", "noise_check_dataset", "fig10_theory"}
+    closed |= {"fig8_supervised", "fig8_denoising"}
+    targets = ["results/tables/fig2.csv", "results/tables/fig7.csv", "results/tables/fig8.csv"]
+    targets += ["results/tables/noise_check.csv", "results/tables/fig10.csv", "figures/fig9.pdf"]
+    demo = [repo / "profiles/demo/demo.yaml"]
+    plan = build(targets, demo, workdir=repo)
+    gpus = {job.rule: job.gpus for job in plan.jobs}
+    assert closed <= set(gpus) and {gpus[r] for r in closed} == {1}, gpus
+    assert gpus["prepare"] == 0 and gpus["fig9"] == 0
+    cpu = {s: {"device": "cpu"} for s in ("spectrum", "closed_form", "fig8")}
+    on_cpu = build(targets, demo, config=cpu, workdir=repo)
+    assert {job.rule: job.gpus for job in on_cpu.jobs if job.rule in closed} == dict.fromkeys(closed, 0)
+    facts = subprocess.run([sys.executable, str(ROOT / "tests/rule_facts.py"), str(repo)], capture_output=True)
+    rules = json.loads(facts.stdout.decode().split("RULE_FACTS ", 1)[1])
+    assert rules["filter"]["gpu"] == 1  # its jobs are planned only once the spectrum exists (a checkpoint)

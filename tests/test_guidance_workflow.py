@@ -1,4 +1,5 @@
-"""Figs. 5-6 through Snakemake: the paper grid plans 16 GPU jobs; a tiny grid runs end to end in a tmp dir."""
+"""Figs. 5-6 through Snakemake: the paper grid plans 48 GPU jobs (8 latents x 2 weights x 3 seeds); a tiny grid runs
+end to end in a tmp dir."""
 
 import os
 import shutil
@@ -27,6 +28,7 @@ TINY = {
         "eval_every": 1,
         "n_reconstructions": 4,
         "device": "cpu",
+        "seeds": [0],
     },
     "fig5": {"image_latent": 8, "n_images": 4},
 }
@@ -58,7 +60,7 @@ def test_paper_grid_plans_one_gpu_job_per_latent_and_weight(repo_root, tmp_path)
     r = _snakemake(work, "figures/fig5.pdf", "figures/fig6.pdf", "-n", "--quiet", "rules")
     assert r.returncode == 0, r.stderr
     counts = dict(line.split()[:2] for line in r.stdout.splitlines() if len(line.split()) == 2)
-    assert counts.get("train_guidance") == "16" and counts.get("prepare_resized") == "1"
+    assert counts.get("train_guidance") == "48" and counts.get("prepare_resized") == "1"
 
 
 @pytest.mark.workflow

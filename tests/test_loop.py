@@ -180,3 +180,32 @@ def test_resumed_optimizer_state_has_its_parameters_layout(tmp_path, monkeypatch
     assert len(seen["pairs"]) == 8 and all(a == b and dtype and dev for a, b, dtype, dev in seen["pairs"])
     straight = fit(_conv(), Pictures(), LoopConfig(**base, channels_last=resumed), torch.device("cpu"))
     assert [r["train_loss"] for r in after] == pytest.approx([r["train_loss"] for r in straight], rel=1e-5)
+
+
+class SlowFirstStep(Blobs):
+    """The first training step takes at least 0.3 s (as a compiled first step does); records the process's age
+    when it began."""
+
+    entered = None
+
+    def loss(self, model, idx, gen):
+        if self.entered is None:
+            from lbr.training.loop import process_seconds
+
+            self.entered = process_seconds()
+            time.sleep(0.3)
+        return super().loss(model, idx, gen)
+
+
+def test_startup_is_measured_to_the_end_of_the_first_step():
+    """startup_seconds runs from the process's start to the end of the first training step (the one definition
+    lbr plan prices and gpu_check reports): at least the process's age when that step began plus its 0.3 s, and
+    at most its age after fit, both read on the process's own clock (/proc, via process_seconds)."""
+    from lbr.training.loop import process_seconds
+
+    stats: dict = {}
+    task = SlowFirstStep()
+    fit(_model(), task, LoopConfig(epochs=1, batch_size=32, lr=1e-2), torch.device("cpu"), stats=stats)
+    after = process_seconds()
+    assert stats["first_step_seconds"] >= 0.3
+    assert task.entered + 0.3 - 0.02 <= stats["startup_seconds"] <= after  # /proc counts in hundredths

@@ -60,11 +60,18 @@ def test_every_figure_is_in_the_report_with_a_caption(rules):
         assert all(fact["caption_ok"]), f"{name}'s caption file is missing"
 
 
+def slurm_gpu_rules(rules) -> set[str]:
+    """Rules that declare a GPU and that the Slurm profile does not turn into CPU jobs (`gpu: 0`)."""
+    cpu = {name for name, res in SLURM["set-resources"].items() if res.get("gpu", None) == 0}
+    return {name for name, fact in rules.items() if fact["gpu"]} - cpu
+
+
 def test_every_gpu_rule_is_configured_for_slurm(rules):
-    gpu_rules = {name for name, fact in rules.items() if fact["gpu"]}
-    missing = gpu_rules - set(SLURM["set-resources"])
+    declared = {name for name, fact in rules.items() if fact["gpu"]}
+    missing = declared - set(SLURM["set-resources"])
     assert not missing, f"add {sorted(missing)} to set-resources in profiles/slurm/config.yaml"
-    for name in gpu_rules:
+    assert {"spectrum", "filter", "fig7_dataset"} <= declared - slurm_gpu_rules(rules)  # CPU nodes on Slurm
+    for name in slurm_gpu_rules(rules):
         assert SLURM["set-resources"][name].get("slurm_partition"), name
 
 
@@ -84,7 +91,7 @@ def test_slurm_profile_retries_with_more_memory_and_time():
 def test_gpu_rules_size_their_jobs_and_grow_them_on_a_retry(rules):
     """GPU rules carry their own memory and time (per dataset), doubled on a second attempt."""
     for name, fact in rules.items():
-        if not fact["gpu"]:
+        if name not in slurm_gpu_rules(rules):
             continue
         for key in ("mem_mb", "runtime"):
             values = fact["scaling"][key]
@@ -131,8 +138,18 @@ def test_laptop_profile_runs_on_an_image_folder_of_your_own(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:]
     out = result.stdout
     assert "download" not in re.findall(r"^rule (\w+):", out, re.M) and "cifar10" not in out
+    assert "the Fig. 4 levels of photos (top: g1, 0.9; bottom: 0.2, g1) depend on results/spectrum/photos.npz" in out
+    spectra = ("results/spectrum/photos.npz", "results/spectrum/digits.npz")
+    profile = ("--profile", "profiles/laptop", "--configfile", "profiles/laptop/laptop.yaml", "mine.yaml")
+    built = snakemake(repo, *spectra, *profile)  # targets before --configfile, which takes several files
+    assert built.returncode == 0, built.stdout[-3000:]
+    result = snakemake(
+        repo, "--profile", "profiles/laptop", "-n", "--configfile", "profiles/laptop/laptop.yaml", "mine.yaml"
+    )
+    out = result.stdout
     for path in (
-        "results/train/photos/resnet9/bottom-0.2/aug1/seed0/metrics.json",
+        "results/train/photos/resnet9/bottom-0.2/aug1/seed2/metrics.json",
+        "results/train/photos/resnet9/top-g1/aug1/seed0/metrics.json",
         "results/train/digits/mlp/top-g1/aug0/seed0/metrics.json",
         "results/dynamics/photos/dcae-depth3/energies.npz",
         "results/guidance/photos/L128/g0.01/seed0/metrics.json",

@@ -6,6 +6,7 @@ import logging
 import re
 import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,6 +55,48 @@ def test_imagenette_resize_and_center_crop(tmp_path):
     assert data["train"][0].shape == (6, 24, 24, 3)
     assert data["classes"] == ["tench", "English springer", "cassette player"]
     assert list(data["test"][1]) == [0, 0, 1, 1, 2, 2]
+    root = Path(manifest["files"]["root"])  # 40x56 and 50x56 JPEGs: short side to round(24 * 256 / 224) = 27
+    for split, folder in (("train", "train"), ("test", "val")):
+        files = sorted(
+            f for w in sorted(p.name for p in (root / "train").iterdir()) for f in (root / folder / w).iterdir()
+        )
+        want = np.stack([pil_resize_center_crop(f, 27, 24) for f in files])
+        np.testing.assert_array_equal(data[split][0], want)
+
+
+def pil_resize_center_crop(path, short: int, size: int) -> np.ndarray:
+    """torchvision's Resize(short) + CenterCrop(size) written out with PIL: the short side scaled to `short`
+    (bilinear), then the size x size window whose offset is round((side - size) / 2)."""
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        w, h = im.size
+        s = short / min(w, h)
+        im = im.resize((round(w * s), round(h * s)), Image.BILINEAR)
+        left, top = int(round((im.size[0] - size) / 2)), int(round((im.size[1] - size) / 2))
+        return np.asarray(im.crop((left, top, left + size, top + size)))
+
+
+def ramp(height: int, width: int) -> np.ndarray:
+    """An RGB image whose red channel is 2x (x the column), green 2y (y the row), blue 100: a bilinear
+    down-scaling by 2 keeps it a ramp, so every pixel of a resize and crop is known by hand."""
+    img = np.zeros((height, width, 3), np.uint8)
+    img[..., 0], img[..., 1], img[..., 2] = 2 * np.arange(width)[None, :], 2 * np.arange(height)[:, None], 100
+    return img
+
+
+def test_resize_then_center_crop_keeps_the_middle_of_the_scaled_image(tmp_path):
+    """128x96 -> short side 48 (64x48, halved: the pixel at column i holds 2 * (2i + 0.5) = 4i + 1) -> the centre
+    32x32 (columns 16..47, rows 8..39): red 4(j + 16) + 1, green 4(r + 8) + 1. Without the resize the centre of
+    the original would show red 2(j + 48); a crop from the corner, red 4j + 1."""
+    from lbr.data.readers import decode_images
+
+    Image.fromarray(ramp(96, 128)).save(tmp_path / "ramp.png")
+    x, kept = decode_images([tmp_path / "ramp.png"], size=32, resize=48)
+    assert x.shape == (1, 32, 32, 3) and list(kept) == [0]
+    j = np.arange(32)
+    np.testing.assert_array_equal(x[0, :, :, 0], np.broadcast_to(4 * j[None, :] + 65, (32, 32)))
+    np.testing.assert_array_equal(x[0, :, :, 1], np.broadcast_to(4 * j[:, None] + 33, (32, 32)))
+    assert (x[0, :, :, 2] == 100).all()
 
 
 def test_unknown_imagenette_variant_is_refused():
@@ -147,7 +190,7 @@ def test_long_reads_log_share_done_and_time_left(tmp_path, monkeypatch, caplog):
         Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(paths[-1])
     (tmp_path / "rows.csv").write_text("\n".join("1,2,3" for _ in range(10)))  # no newline after the last row
     with caplog.at_level(logging.INFO, logger="lbr.readers"):
-        readers.load_images(paths, what="pets train")
+        readers.decode_images(paths, what="pets train")
         rows = readers.read_csv_rows(tmp_path / "rows.csv", chunk=5)
     lines = [r.getMessage() for r in caplog.records]
     assert any(line.startswith("decoding pets train: 50% (2 of 4 images)") and "left" in line for line in lines)
@@ -211,6 +254,26 @@ def test_custom_npz_float_images_are_scaled(tmp_path):
     )
     assert data["train"][0].shape == (10, 6, 6, 1) and data["train"][0].dtype == np.uint8
     assert data["classes"] == ["0", "1", "2"]
+    floats = np.random.default_rng(0).random((10, 6, 6))  # the train split written above
+    np.testing.assert_array_equal(data["train"][0][..., 0], np.floor(floats * 255 + 0.5))  # nearest, not truncated
+
+
+def test_custom_npz_pixel_values_are_rounded_and_non_pixels_refused(tmp_path):
+    """Floats in [0, 255] are rounded to the nearest pixel (254.6 is 255, not 254); standardized or 16-bit images
+    are refused in one sentence instead of clipped into wrong pixels."""
+    spec = dataset_spec("mine", {}, {"mine": {"format": "npz"}})
+    options = {"train": str(tmp_path / "train.npz"), "test": str(tmp_path / "test.npz")}
+    values = np.array([0.0, 0.4, 0.6, 12.5001, 127.49, 254.6, 255.0, 3.0]).reshape(1, 2, 2, 2)
+    for split in ("train", "test"):
+        np.savez(tmp_path / f"{split}.npz", x=values, y=np.zeros(1, np.int64))
+    x = prepare(spec, options, None)["train"][0]
+    assert x.dtype == np.uint8 and x.reshape(-1).tolist() == [0, 0, 1, 13, 127, 255, 255, 3]
+    np.savez(tmp_path / "test.npz", x=np.arange(8, dtype=np.uint16).reshape(2, 2, 2) * 1000, y=np.zeros(2))
+    with pytest.raises(LbrError, match=r"test.npz: x holds values from 0 to 7000, not pixels; save the images as"):
+        prepare(spec, options, None)
+    np.savez(tmp_path / "test.npz", x=np.full((2, 2, 2), np.nan), y=np.zeros(2))
+    with pytest.raises(LbrError, match=r"test.npz: x holds values from nan to nan, not pixels"):
+        prepare(spec, options, None)
 
 
 def test_custom_npz_missing_arrays_is_explained(tmp_path):
@@ -230,9 +293,15 @@ def test_custom_image_folder(tmp_path):
                 Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)).save(
                     tmp_path / split / cls / f"{i}.png"
                 )
+    Image.fromarray(ramp(32, 48)).save(tmp_path / "test/dog/2.png")
     spec = dataset_spec("pets", {}, {"pets": {"format": "folder"}})
     data = prepare(spec, {"format": "folder", "root": str(tmp_path), "size": 16}, None)
     assert data["train"][0].shape == (4, 16, 16, 3) and data["classes"] == ["cat", "dog"]
+    assert data["test"][0].shape == (5, 16, 16, 3) and list(data["test"][1]) == [0, 0, 1, 1, 1]
+    # the ramp, 48x32: short side to 16 (24x16, column i holds 4i + 1), then columns 4..19 of it
+    j = np.arange(16)
+    np.testing.assert_array_equal(data["test"][0][4, :, :, 0], np.broadcast_to(4 * j[None, :] + 17, (16, 16)))
+    np.testing.assert_array_equal(data["test"][0][4, :, :, 1], np.broadcast_to(4 * j[:, None] + 1, (16, 16)))
 
 
 def _pets(root, per_split=(3, 2)):
@@ -335,7 +404,27 @@ def test_unknown_dataset_lists_known_ones():
         dataset_spec("cifar11")
 
 
-def test_ahcd_zip_nested_folder_is_found(tmp_path):
-    write_ahcd_zip(tmp_path / "a.zip")
-    with zipfile.ZipFile(tmp_path / "a.zip") as zf:
-        assert any(n.startswith("ahcd/") for n in zf.namelist())
+def test_ahcd_zip_nested_folders_are_searched(tmp_path):
+    """A re-packed AHCD archive: the CSVs two folders deep, train and test in different folders, beside macOS
+    resource forks (`__MACOSX/.../._csvTrainImages ...csv`) that are not CSVs of numbers: the reader finds the
+    four files where they are and reads them upright with 0-based labels."""
+    rng = np.random.default_rng(3)
+    train, test = rng.integers(0, 256, (28, 32, 32)), rng.integers(0, 256, (56, 32, 32))
+    top = "ahcd1/Arabic Handwritten Characters Dataset CSV"  # sorts after __MACOSX
+    names = {
+        "csvTrainImages": f"{top}/train/csvTrainImages 13440x1024.csv",
+        "csvTrainLabel": f"{top}/train/csvTrainLabel 13440x1.csv",
+        "csvTestImages": f"{top}/test/csvTestImages 3360x1024.csv",
+        "csvTestLabel": f"{top}/test/csvTestLabel 3360x1.csv",
+    }
+    write_arabic_csv_zip(tmp_path / "ahcd1.zip", 32, train, test, 1, 28, names)
+    with zipfile.ZipFile(tmp_path / "ahcd1.zip", "a") as zf:
+        for name in names.values():
+            folder, file = name.rsplit("/", 1)
+            zf.writestr(f"__MACOSX/{folder}/._{file}", b"\x00\x05\x16\x07 Mac OS X resource fork")
+    spec = dataset_spec("arabic_characters")
+    manifest = resolve_dataset(spec, tmp_path / "dl", local_archive=tmp_path / "ahcd1.zip")
+    data = prepare(spec, {}, manifest)
+    np.testing.assert_array_equal(data["train"][0][..., 0], train.astype(np.uint8))
+    np.testing.assert_array_equal(data["test"][0][..., 0], test.astype(np.uint8))
+    assert list(data["train"][1]) == list(range(28)) and list(data["test"][1]) == list(range(28)) * 2

@@ -85,22 +85,30 @@ def test_own_data_file_plans_only_what_it_names(own_data, monkeypatch):
     assert res.returncode == 0, res.stdout[-3000:]
     counts = job_counts(res.stdout)
     plan = res.stdout[res.stdout.index("Building DAG") :]
-    # no paper dataset anywhere in the plan, no download, only the figure it names
-    assert "download" not in counts
+    # no paper dataset anywhere in the plan, no download, only the figure it names; the Fig. 4 runs wait for spectra
+    assert "download" not in counts and "train_classifier" not in counts
     assert not [name for name in REGISTRY if re.search(rf"\b{name}\b", plan)]
     assert set(re.findall(r"figures/(\w+)\.pdf", plan)) == {"fig4"}
+    for name in ("mydata", "pets"):
+        assert f"the Fig. 4 levels of {name} (top: g0, g1" in plan and f"results/spectrum/{name}.npz" in plan
     # the Fig. 4 grid of the file, counted from its settings
     monkeypatch.chdir(own_data)
     config = load(own_data / "mine.yaml")
     fig4 = config["fig4"]
     assert fig4["datasets"] == ["mydata", "pets"] and config["figures"] == ["fig4"]
     grid = len(fig4["archs"]) * len(fig4["sides"]) * len(fig4["shares"]) * len(fig4["aug"]) * len(fig4["seeds"])
-    per_dataset = re.search(r"# (\d+) runs each: (\d+) archs x (\d+) sides x (\d+) shares x (\d+) aug", README)
-    assert [int(g) for g in per_dataset.groups()] == [grid, 2, 2, 9, 2]
-    assert counts["train_classifier"] == 2 * grid
-    # the README's numbers for this plan
-    total = re.search(r"# the plan: (\d+) jobs, no download", README)
-    assert counts["total"] == int(total.group(1))
+    per_dataset = re.search(
+        r"# (\d+) runs each: (\d+) archs x (\d+) sides x (\d+) shares x (\d+) aug x (\d+) seeds", README
+    )
+    assert [int(g) for g in per_dataset.groups()] == [grid, 2, 2, 9, 2, 3]
+    # the README's numbers for this plan: `lbr plan`, which counts the runs the spectra will release
+    env = {**os.environ, "PYTHONPATH": str(own_data / "workflow")}
+    lbr = subprocess.run([sys.executable, "-m", "lbr.cli", "plan", "--configfile", "mine.yaml"], cwd=own_data, env=env,
+                         text=True, capture_output=True, timeout=300)  # fmt: skip
+    assert lbr.returncode == 0, lbr.stderr[-3000:]
+    total = int(re.search(r"# every job of the run, counted: (\d+) jobs, no download", README).group(1))
+    assert re.search(rf"^Plan of all with mine.yaml: {total} jobs", lbr.stdout, re.M)
+    assert re.search(rf"^train_classifier\s+{2 * grid}\s", lbr.stdout, re.M)
     prose = re.search(
         r"The plan is (\d+) prepare, (\d+) spectrum and (\d+) filter jobs, (\d+) training runs, the Fig. 4 table and"
         r"\s+figure, the noise\s+check \((\d+) jobs\), the scorecard and `all`",
@@ -108,14 +116,9 @@ def test_own_data_file_plans_only_what_it_names(own_data, monkeypatch):
     )
     noise = counts["alignment_moments"] + counts["noise_check_dataset"] + counts["noise_check_table"]
     sides = len(fig4["sides"]) * len(fig4["shares"])
-    assert [int(g) for g in prose.groups()] == [
-        counts["prepare"],
-        counts["spectrum"],
-        counts["filter"],
-        counts["train_classifier"],
-        noise,
-    ]
-    assert counts["filter"] == 2 * sides
+    assert [int(g) for g in prose.groups()] == [counts["prepare"], counts["spectrum"], 2 * sides, 2 * grid, noise]
+    # the rest: the Fig. 4 table and figure, the scorecard and all
+    assert total == sum(counts.values()) - counts["total"] + 2 * sides + 2 * grid
 
 
 def test_readme_mistakes_table_is_what_lbr_config_says(own_data):
@@ -157,19 +160,19 @@ def test_merge_snippet_runs_over_the_demo_as_the_readme_says(tmp_path):
     command = re.search(r"Name both, in order:\s+`snakemake (--profile profiles/demo [^`]*mine\.yaml)`", README)
     res = snakemake(repo, *shlex.split(command.group(1)), "-n", "--quiet", "rules")
     assert res.returncode == 0, res.stdout[-3000:]
-    assert "train_classifier" in res.stdout
+    assert "train_dynamics" in res.stdout and "fig4_table" in res.stdout
 
 
 def test_per_side_shares_snippet_of_docs_train_plans_its_runs(tmp_path):
     docs = (ROOT / "docs/train.md").read_text()
     repo = copy_workflow(tmp_path / "repo")
     (repo / "sides.yaml").write_text(block_after(docs, "**Each side at its own shares.**", "yaml"))
-    res = snakemake(repo, "-n", "results/tables/fig4.csv", "--configfile", "sides.yaml")
-    assert res.returncode == 0, res.stdout[-3000:]
-    runs = set(re.findall(r"results/train/fashion_mnist/(\w+)/(\w+-[\w.]+)/aug(\d)/seed0/metrics\.json", res.stdout))
-    subspaces = {"top-g1", "top-g2", "bottom-0.1", "bottom-0.2", "bottom-0.3"}
-    assert runs == {(arch, sub, aug) for arch in ("resnet9", "mlp") for sub in subspaces for aug in "10"}
-    assert "2 + 3 runs per dataset, arch, aug and seed" in docs and job_counts(res.stdout)["train_classifier"] == 20
+    env = {**os.environ, "PYTHONPATH": str(repo / "workflow")}
+    command = [sys.executable, "-m", "lbr.cli", "plan", "results/tables/fig4.csv", "--configfile", "sides.yaml"]
+    res = subprocess.run(command, cwd=repo, env=env, text=True, capture_output=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "2 + 3 runs per dataset, arch, aug and seed" in docs
+    assert re.search(r"^train_classifier\s+60\s", res.stdout, re.M)  # 5 levels x 2 archs x 2 aug x 3 seeds
 
 
 def test_arabic_archives_snippet_of_docs_backbone_needs_no_download(tmp_path):
@@ -190,8 +193,8 @@ def test_arabic_archives_snippet_of_docs_backbone_needs_no_download(tmp_path):
 
 DEMO_SIZE = """custom_datasets:
   pets: {size: 4}
-fig4: {archs: [mlp], sides: [bottom], shares: [g1], aug: [0], epochs: 1, batch_size: 16, width: 0.25, device: cpu,
-       compile: false, threads: 1}
+fig4: {archs: [mlp], sides: [bottom], shares: [g1], aug: [0], seeds: [0], epochs: 1, batch_size: 16, width: 0.25,
+       device: cpu, compile: false, threads: 1}
 noise_check: {noises: [{noise: gaussian, sigma: 1.0}], k_max: 8}
 """
 

@@ -98,13 +98,17 @@ def test_the_plan_has_exactly_each_datasets_runs(tmp_path):
     repo = copy_workflow(tmp_path / "repo")
     own = BY_DATASET["fig4"]["by_dataset"]["synthetic"]
     fig4 = BY_DATASET["fig4"] | {"datasets": ["natural", "digits"], "by_dataset": {"natural": own}}
+    small = {"synthetic": {"n_train": 300, "n_test": 50, "height": 8, "width": 8}}
     (repo / "mine.yaml").write_text(
-        yaml.safe_dump({"figures": ["fig4"], "roles": {"natural": "synthetic"}, "fig4": fig4})
+        yaml.safe_dump({"figures": ["fig4"], "roles": {"natural": "synthetic"}, "fig4": fig4, "datasets": small})
     )
+    spectra = ["results/spectrum/synthetic.npz", "results/spectrum/digits.npz"]
+    assert snakemake(repo, "-c2", *spectra, "--configfile", "mine.yaml").returncode == 0  # the levels resolve on them
     result = snakemake(repo, "-n", "figures/fig4.pdf", "--configfile", "mine.yaml")
     assert result.returncode == 0, result.stdout[-3000:]
     runs = set(re.findall(r"results/train/\S+/metrics\.json", result.stdout))
-    expected = {f"results/train/synthetic/resnet9/{s}/aug1/seed0/metrics.json" for s in ("top-0.9", "bottom-0.2")}
-    expected |= {f"results/train/digits/mlp/{s}-{g}/aug0/seed0/metrics.json" for s in ("top", "bottom")
-                 for g in ("g1", "g2", "g3")}  # fmt: skip
+    expected = {f"results/train/synthetic/resnet9/{s}/aug1/seed{i}/metrics.json" for s in ("top-0.9", "bottom-0.2")
+                for i in range(3)}  # fmt: skip
+    expected |= {f"results/train/digits/mlp/{s}-{g}/aug0/seed{i}/metrics.json" for s in ("top", "bottom")
+                 for g in ("g1", "g2", "g3") for i in range(3)}  # fmt: skip
     assert runs == expected

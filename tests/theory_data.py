@@ -33,3 +33,18 @@ def explained(features: np.ndarray, y_onehot: np.ndarray) -> float:
     """||Y||^2 - min_W ||Y - F W||^2 by least squares."""
     w, *_ = np.linalg.lstsq(features, y_onehot, rcond=None)
     return float((y_onehot**2).sum() - ((y_onehot - features @ w) ** 2).sum())
+
+
+def sampled_moments(draw, n: int, d: int, draws: int = 20000, chunk: int = 2000):
+    """Monte Carlo moments of a sampler: `draw(k)` returns k noisy copies of the n rows, as a (k * n, d) array.
+    Returns the mean summed second moment E[sum_n v_n v_n^T] (d x d), its standard error per entry, and the mean of
+    each row (n x d)."""
+    total, total_sq, mean = np.zeros((d, d)), np.zeros((d, d)), np.zeros((n, d))
+    for _ in range(draws // chunk):
+        views = np.asarray(draw(chunk)).reshape(chunk, n, d)
+        outer = np.einsum("tni,tnj->tij", views, views)
+        total += outer.sum(0)
+        total_sq += (outer**2).sum(0)
+        mean += views.sum(0)
+    emp = total / draws
+    return emp, np.sqrt((total_sq / draws - emp**2) / draws), mean / draws

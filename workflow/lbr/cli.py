@@ -5,6 +5,7 @@
     lbr check
     lbr plan all --measured gpu_check.json
     lbr gpus
+    lbr doctor figures/fig4.pdf
 
 Add a subcommand by writing `_add_<name>(subparsers)` that registers a parser with `func=`, and listing it in
 SUBCOMMANDS.
@@ -29,8 +30,14 @@ def _add_noise_check(sub) -> None:
     p = sub.add_parser("noise-check", help=help_, description=_add_noise_check.__doc__)
     p.add_argument("--dataset", required=True, help="dataset name (its train split must be prepared)")
     p.add_argument("--data", type=Path, help="train split file (default results/data/DATASET/train.npz)")
-    p.add_argument("--noise", choices=["mask", "gaussian", "none"], default="mask")
-    p.add_argument("--ratio", type=float, default=0.5, help="mask: probability a patch is zeroed, 0 <= ratio < 1")
+    p.add_argument("--noise", choices=["mask", "gaussian", "pca_mask", "none"], default="mask")
+    p.add_argument(
+        "--ratio", type=float, default=0.5, help="mask: probability a patch is zeroed; pca_mask: share masked (< 1)"
+    )
+    p.add_argument(
+        "--share", choices=["variance", "components"], default="variance", help="pca_mask: what the ratio is a share of"
+    )
+    p.add_argument("--draws", type=int, default=4096, help="pca_mask (variance): sampler draws behind its moments")
     p.add_argument("--patch", type=int, default=1, help="mask: patch side k (k x k pixels, all channels)")
     p.add_argument("--sigma", type=float, default=1.0, help="gaussian: std in units of the global pixel std")
     p.add_argument("--preprocessing", choices=["standardize", "raw", "per_image"], default="standardize")
@@ -56,9 +63,8 @@ def _noise_check(args) -> int:
         raise LbrError(f"{path} does not exist; build it with `snakemake {path}` or pass --data.")
     if args.k_max != "all" and not args.k_max.isdigit():
         raise LbrError(f"--k-max must be a positive integer or 'all', not '{args.k_max}'.")
-    spec = denoising.NoiseSpec.from_dict(
-        {"noise": args.noise, "ratio": args.ratio, "patch": args.patch, "sigma": args.sigma}
-    )
+    entry = {"noise": args.noise, "ratio": args.ratio, "patch": args.patch, "sigma": args.sigma, "share": args.share}
+    spec = denoising.NoiseSpec.from_dict(entry).with_draws(args.draws)
     device = pick_device(args.device)
     x, y, classes = load_split(path)
     spec.check_shape(tuple(x.shape[1:]))
@@ -114,10 +120,14 @@ def _config(args) -> int:
 
 
 def _add_check(sub) -> None:
-    """The rebuilt-vs-paper scorecard as an aligned text table: one row per quantitative claim of the paper, its
-    value, the rebuilt value, the test and a status (reproduced, differs, not built). It reads
-    results/tables/paper_check.csv (`snakemake results/tables/paper_check.csv` builds it), or, with --build,
-    computes it from whichever tidy tables exist in --tables. Exits 0 whatever the statuses."""
+    """The rebuilt-vs-paper scorecard: one row per claim of the paper (and apart, the consistency checks and the rows
+    beyond the paper), each with its status (reproduced, differs, inconclusive, not comparable, not built; consistency
+    checks hold or fail), the estimate and 95% interval it rests on, and the runs and points behind it. It reads
+    results/tables/paper_check.csv (`snakemake results/tables/paper_check.csv` builds it), or, with --build, computes
+    it from whichever tidy tables exist in --tables. --markdown prints it as Markdown led by the run it came from
+    (paper_check.json beside the CSV); --into FILE --block NAME writes that Markdown between the markers
+    `<!-- lbr check --markdown NAME: begin -->` and `<!-- ... end -->` of FILE (how the docs' result tables are made).
+    Exits 0 whatever the statuses."""
     help_ = "print the rebuilt-vs-paper scorecard (results/tables/paper_check.csv)"
     p = sub.add_parser("check", help=help_, description=_add_check.__doc__)
     p.add_argument("--table", type=Path, default=Path("results/tables/paper_check.csv"), help="the scorecard CSV")
@@ -126,34 +136,87 @@ def _add_check(sub) -> None:
     p.add_argument("--fig1-aug", type=int, choices=[0, 1], default=1, help="with --build: Fig. 1 runs with aug?")
     p.add_argument("--fig1-dataset", default="tinyimagenet", help="with --build: Fig. 1's dataset (fig1.dataset_top)")
     p.add_argument("--fig1-arch", default="resnet9", help="with --build: Fig. 1's arch (fig1.arch_top)")
-    p.add_argument("--why", action="store_true", help="also print why each tolerance")
+    p.add_argument("--why", action="store_true", help="also print each row's test and why")
+    p.add_argument("--markdown", action="store_true", help="print Markdown tables led by the run they came from")
+    p.add_argument("--into", type=Path, help="with --markdown: write it into this file, between the --block markers")
+    p.add_argument("--block", default="scorecard", help="with --into: the name of the marked block")
     p.set_defaults(func=_check)
 
 
 def _check(args) -> int:
     import pandas as pd
 
-    from lbr.tables.scorecard import COLUMNS, as_text, read_tables, scorecard
+    from lbr.scorecard.card import read_tables, scorecard
+    from lbr.scorecard.claims import COLUMNS
+    from lbr.scorecard.render import as_markdown, as_text
 
+    record = None
     if args.build:
         if not args.tables.is_dir():
             raise LbrError(f"--tables {args.tables} is not a folder; give the folder of the tidy tables.")
         fig1 = {"dataset_top": args.fig1_dataset, "arch_top": args.fig1_arch, "aug": bool(args.fig1_aug)}
-        card = scorecard(_read(read_tables, args.tables), fig1)
+        card = scorecard(_read(read_tables, args.tables), {"fig1": fig1})
+        source = f"the tables in {args.tables} (lbr check --build)"
     elif args.table.is_file():
         card = _read(pd.read_csv, args.table, keep_default_na=False)
         lacking = [c for c in COLUMNS if c not in card.columns]
         if lacking:
             raise LbrError(
-                f"{args.table} is not a scorecard (it lacks the columns {', '.join(lacking)}); rebuild it with "
-                "`snakemake results/tables/paper_check.csv` or pass --build."
+                f"{args.table} is not a scorecard of this version (it lacks the columns {', '.join(lacking)}); rebuild "
+                "it with `snakemake results/tables/paper_check.csv` or pass --build."
             )
+        record = _run_record(args.table.with_suffix(".json"))
+        source = f"{args.table}" + (f", {record}" if record else "")
     elif args.table.is_dir():
         raise LbrError(f"{args.table} is a folder, not the scorecard CSV; give the file with --table.")
     else:
         raise LbrError(f"{args.table} does not exist; build it with `snakemake {args.table}` or pass --build.")
-    print(as_text(card, why=args.why))
+    if args.into and not args.markdown:
+        raise LbrError("--into writes the Markdown form; add --markdown.")
+    if not args.markdown:
+        print(as_text(card, why=args.why))
+        return 0
+    text = as_markdown(card, source)
+    if args.into:
+        _write_block(args.into, args.block, text)
+    else:
+        print(text)
     return 0
+
+
+def _run_record(path: Path) -> str:
+    """One line describing the run of a scorecard, from its paper_check.json ('' when there is none)."""
+    import json
+
+    from lbr.scorecard.run_record import describe
+
+    if not path.is_file():
+        return ""
+    try:
+        return describe(json.loads(path.read_text()))
+    except (json.JSONDecodeError, AttributeError, TypeError):
+        raise LbrError(f"{path} is not a run record written by the scorecard rule; delete it or rebuild.") from None
+
+
+def block_markers(name: str) -> tuple[str, str]:
+    return f"<!-- lbr check --markdown {name}: begin -->", f"<!-- lbr check --markdown {name}: end -->"
+
+
+def _write_block(path: Path, name: str, text: str) -> None:
+    """Replace the marked block `name` of the file at `path` with `text`."""
+    from lbr.io import save_text
+
+    begin, end = block_markers(name)
+    if not path.is_file():
+        raise LbrError(f"--into {path} does not exist; give a Markdown file that holds the {name} block markers.")
+    doc = path.read_text()
+    if doc.count(begin) != 1 or doc.count(end) != 1 or doc.index(begin) > doc.index(end):
+        raise LbrError(
+            f"{path} must hold the lines '{begin}' and then '{end}' once each; add them where the table goes."
+        )
+    head, rest = doc.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    save_text(path, f"{head}{begin}\n{text}\n{end}{tail}")
 
 
 def _read(reader, path, **kwargs):
@@ -178,6 +241,7 @@ def _add_plan(sub) -> None:
     p.add_argument("targets", nargs="*", default=["all"], help="Snakemake targets (default: all)")
     p.add_argument("--configfile", nargs="*", default=[], type=Path, help="your files, layered over config.yaml")
     p.add_argument("--measured", type=Path, help="a gpu_check.json from bench/gpu_check.py on your GPU")
+    p.add_argument("--force", action="store_true", help="accept a --measured file of a smoke or CPU run")
     p.set_defaults(func=_plan)
 
 
@@ -186,7 +250,7 @@ def _plan(args) -> int:
 
     if not Path("Snakefile").is_file():
         raise LbrError("run `lbr plan` in the workflow's folder (the one holding Snakefile and config.yaml).")
-    print(report(build(args.targets, args.configfile, measured=args.measured)))
+    print(report(build(args.targets, args.configfile, measured=args.measured, force=args.force)))
     return 0
 
 
@@ -214,7 +278,30 @@ def _gpus(args) -> int:
     return 0
 
 
-SUBCOMMANDS = [_add_noise_check, _add_config, _add_check, _add_plan, _add_gpus]
+def _add_doctor(sub) -> None:
+    """Before a run: one line per thing the targets need from this machine, with the fix where one fails (Python
+    and the packages, torch and CUDA, the GPUs and the driver, a C compiler and Python's headers for compile, each
+    dataset's raw files and their md5, the free disk for the planned outputs, the GPU slot folder, the Slurm
+    profile's EDIT lines). Exits 1 when a planned job would fail. Run it in the workflow's folder."""
+    help_ = "check this machine for a run of the targets, before a night is lost"
+    p = sub.add_parser("doctor", help=help_, description=_add_doctor.__doc__)
+    p.add_argument("targets", nargs="*", default=["all"], help="Snakemake targets (default: all)")
+    p.add_argument("--configfile", nargs="*", default=[], type=Path, help="your files, layered over config.yaml")
+    p.add_argument("--profile", type=Path, help="the Snakemake profile of the run (a Slurm one: its EDIT lines)")
+    p.set_defaults(func=_doctor)
+
+
+def _doctor(args) -> int:
+    from lbr.machine.doctor import report, run
+
+    if not Path("Snakefile").is_file():
+        raise LbrError("run `lbr doctor` in the workflow's folder (the one holding Snakefile and config.yaml).")
+    text, code = report(run(args.targets, args.configfile, args.profile))
+    print(text)
+    return code
+
+
+SUBCOMMANDS = [_add_noise_check, _add_config, _add_check, _add_plan, _add_gpus, _add_doctor]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -49,7 +49,8 @@ rule train_classifier:
 
 rule fig4_table:
     input:
-        fig4_runs(),
+        spectra=fig4_spectra(),
+        runs=fig4_runs,
     output:
         "results/tables/fig4.csv",
     log:
@@ -57,8 +58,9 @@ rule fig4_table:
     conda:
         "../../envs/lbr.yaml"
     params:
-        n=len(fig4_runs()),
+        levels={d: fig4_levels(fig4_for(config, d)) for d in config["fig4"]["datasets"]},
+        grid=GRID,
     message:
-        "Collecting {params.n} training runs into the Fig. 4 table"
+        "Collecting the Fig. 4 training runs into its table"
     script:
         "../scripts/fig4_table.py"

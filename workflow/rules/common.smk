@@ -1,9 +1,11 @@
 """Helpers for every stage: target lists, settings as params, per-dataset resources, temp() policy."""
 
 import json
+import os
 from dataclasses import asdict
 from functools import cache
 
+from snakemake.exceptions import IncompleteCheckpointException
 from snakemake.logging import logger
 
 from lbr.config.checks import fig1_top_problem, source_problem
@@ -29,7 +31,8 @@ from lbr.config.settings import (
     format_guidance,
 )
 from lbr.figures.scale import denoising_scale, dynamics_scale, fig4_scale, guidance_scale
-from lbr.spectral.subspaces import Grid
+from lbr.spectral.basis_file import load_eigenvalues
+from lbr.spectral.subspaces import ANNOUNCED, Grid, distinct_levels, feasible_shares
 from lbr.theory.method import covariance_consumers
 from lbr.theory.noise import LABEL_PATTERN, NoiseSpec
 
@@ -60,7 +63,22 @@ SCORECARD_TABLES = {
     "fig7": ["fig7"],
     "fig8": ["fig8"],
     "fig10": ["fig10"],
+    "fig11": ["fig11"],
 }
+
+
+TABLE_DATASETS = {
+    "fig2": lambda c: c["fig2"]["datasets"],
+    "fig3_bands": lambda c: [c["fig3"]["dataset"]],
+    "fig4": lambda c: c["fig4"]["datasets"],
+    "fig6": lambda c: [c["guidance"]["dataset"]],
+    "fig7": lambda c: c["fig7"]["datasets"],
+    "fig8": lambda c: [],
+    "fig10": lambda c: c["fig10"]["datasets"],
+    "fig11": lambda c: c["fig11"]["datasets"],
+    "noise_check": lambda c: c["noise_check"]["datasets"],
+}
+"""The datasets each scorecard table is computed from (a failed prepare of one of them keeps it from being built)."""
 
 
 def scorecard_tables(wildcards):
@@ -70,6 +88,51 @@ def scorecard_tables(wildcards):
     if config["noise_check"]["datasets"]:
         tables["noise_check"] = "results/tables/noise_check.csv"
     return tables
+
+
+FIG2_PREPS = [p for p in dict.fromkeys([config["fig2"]["preprocessing"], config["fig2"]["check_preprocessing"]]) if p]
+"""The pixels Fig. 2 is computed on: the figure's, and the one the scorecard also judges the class-count claim on."""
+
+
+def report_failures(logs):
+    """onerror: the failed jobs, each with its one sentence, and a partial scorecard whose rows say which inputs
+    failed (results/tables/paper_check_partial.csv; `lbr check --table` shows it)."""
+    import pandas as pd
+
+    from lbr.io import save_csv
+    from lbr.machine.failures import failed_jobs, failed_tables, summary
+    from lbr.scorecard.card import scorecard
+    from lbr.scorecard.render import summary as card_summary
+
+    failures = failed_jobs(logs[0]) if logs else []
+    logger.error(summary(failures))
+    tables = scorecard_tables(None)
+    failed = failed_tables(failures, {name: TABLE_DATASETS[name](config) for name in tables})
+    if not failed:
+        return
+    read = {name: pd.read_csv(path) for name, path in tables.items() if name not in failed and os.path.isfile(path)}
+    path = "results/tables/paper_check_partial.csv"
+    card = scorecard(read, scorecard_options(), failed)
+    save_csv(card, path)
+    logger.error(f"lbr: partial scorecard in {path} (`lbr check --table {path}`): " + "; ".join(card_summary(card)))
+
+
+def scorecard_options():
+    """What the scorecard needs to know of the configuration: Fig. 1's top panel and the pixels Fig. 2 draws."""
+    fig1 = {k: config["fig1"][k] for k in ("dataset_top", "arch_top", "aug")}
+    return {"fig1": fig1, "fig2_preprocessing": config["fig2"]["preprocessing"]}
+
+
+def run_description():
+    """The run a scorecard describes (paper_check.json): configuration files, figures, the datasets by role."""
+    files = [str(f) for f in workflow.configfiles]
+    files.sort(key=lambda f: f != "config.yaml")  # the Snakefile's own file first: the others are layered over it
+    return {
+        "configfiles": files,
+        "figures": list(config["figures"]),
+        "roles": dict(config.get("roles") or {}),
+        "data_root": config["data_root"],
+    }
 
 
 def recipe(kind):
@@ -183,27 +246,95 @@ TRAIN_RUN = "results/train/{dataset}/{arch}/{side}-{level}/aug{aug}/seed{seed}"
 TRAIN_MEM_MB = {"tinyimagenet": 16000, "imagenette": 24000}
 
 
-def fig4_runs():
-    """metrics.json of every run of the Fig. 4 grid in config['fig4']: per dataset (fig4.by_dataset may change its
-    grid), each side at its own shares."""
-    runs = []
-    for dataset in config["fig4"]["datasets"]:
+def fig4_runs(wildcards=None):
+    """Input function: metrics.json of every run of the Fig. 4 grid in config['fig4'], per dataset (fig4.by_dataset
+    may change its grid), each side at its own levels resolved on the dataset's spectrum (the `spectrum` checkpoint):
+    each distinct subspace once, named by the first level that resolves to it."""
+    runs, pending = [], None
+    for dataset in config["fig4"]["datasets"]:  # every dataset, so that each pending one is announced
         c = fig4_for(config, dataset)
         for side, levels in fig4_levels(c).items():
+            try:
+                distinct = fig4_subspaces(dataset, side, tuple(levels))
+            except IncompleteCheckpointException as err:
+                pending = pending or err
+                break
             runs += expand(
                 f"{TRAIN_RUN}/metrics.json",
                 dataset=dataset,
                 arch=c["archs"],
                 side=side,
-                level=levels,
+                level=[sub.level for sub, _ in distinct],
                 aug=c["aug"],
                 seed=c["seeds"],
             )
+    if pending is not None:
+        raise pending
     return runs
+
+
+def fig4_spectra():
+    """The spectra the Fig. 4 levels are resolved on, in the order of fig4.datasets: plain inputs of the table (so
+    that every dataset's spectrum is planned at once, not one checkpoint after another), from which it also names
+    each run's requested levels."""
+    return [f"results/spectrum/{d}.npz" for d in config["fig4"]["datasets"]]
+
+
+PENDING = ANNOUNCED.setdefault("pending", set())  # datasets whose pending levels were announced in this process
+RESOLVED = ANNOUNCED.setdefault("resolved", set())  # (dataset, side) whose resolved levels were announced
+
+
+def fig4_subspaces(dataset, side, levels):
+    """The distinct subspaces of `levels` on `dataset`'s spectrum, [(subspace, requested levels)], once the
+    spectrum checkpoint has run; announces (once per plan) that the levels wait for it, then what they became."""
+    try:
+        path = checkpoints.spectrum.get(dataset=dataset).output[0]
+    except IncompleteCheckpointException:
+        if dataset not in PENDING:
+            PENDING.add(dataset)
+            grid = fig4_levels(fig4_for(config, dataset))
+            asked = "; ".join(f"{s}: {', '.join(map(str, v))}" for s, v in grid.items())
+            logger.info(
+                f"lbr: the Fig. 4 levels of {dataset} ({asked}) depend on results/spectrum/{dataset}.npz, not yet "
+                "computed: their filter and training jobs are planned once it exists (levels that keep no direction "
+                "or every one become the nearest subspace that exists; levels that keep the same directions train once)."
+            )
+        raise
+    distinct = resolved_levels(path, os.path.getmtime(path), side, levels)
+    if (dataset, side) not in RESOLVED:
+        RESOLVED.add((dataset, side))
+        announce_levels(dataset, path, side, distinct)
+    return distinct
+
+
+@cache
+def resolved_levels(path, mtime, side, levels):
+    """`distinct_levels` on the spectrum at `path` (read once per plan and version of the file)."""
+    return distinct_levels(load_eigenvalues(path), side, list(levels), Grid.from_config(config))
+
+
+def announce_levels(dataset, path, side, distinct):
+    """One log line per side: what each requested level keeps on this dataset, substitutions and merges named."""
+    parts = []
+    for sub, requested in distinct:
+        what = f"{sub.side}-{'/'.join(requested)}: {sub.dims} directions, {100 * sub.variance_kept:.1f}%"
+        parts.append(what + (" (substituted: the nearest subspace that exists)" if sub.substituted else ""))
+    text = f"lbr: {dataset} {side} levels on its spectrum: " + "; ".join(parts)
+    if any(sub.substituted for sub, _ in distinct):
+        logger.warning(f"{text}. {feasible_shares(load_eigenvalues(path)).capitalize()}.")
+    else:
+        logger.info(text)
 
 
 def train_mem_mb(wildcards, attempt):
     return TRAIN_MEM_MB.get(wildcards.dataset, 8000) * attempt
+
+
+def device_gpus(section):
+    """Resource value of a closed-form or spectral rule: 1 (a GPU job: it holds a share of a GPU, 12 / k slots for
+    `<section>.jobs_per_gpu: k`, and runs on the GPU its slot names) unless `<section>.device` is cpu (a CPU job,
+    on the CPU even where torch sees GPUs). A job is thus a GPU job or a CPU job by its rule, never by accident."""
+    return 0 if config[section]["device"] == "cpu" else 1
 
 
 def fig4_jobs_per_gpu(wildcards):

@@ -39,6 +39,7 @@ rule prepare:
         test="results/data/{dataset}/test.npz",
     log:
         "logs/prepare/{dataset}.log",
+    priority: 50
     conda:
         "../../envs/lbr.yaml"
     threads: 4

@@ -53,6 +53,8 @@ rule fig10_theory:
         "../../envs/lbr.yaml"
     threads: 4
     resources:
+        gpu=device_gpus("closed_form"),
+        jobs_per_gpu=config["closed_form"]["jobs_per_gpu"],
         mem_mb=dataset_mem_mb,
         runtime=120,
     params:

@@ -12,6 +12,7 @@ localrules:
     fig8,
     fig9,
     fig10,
+    fig11,
 
 
 rule fig9:
@@ -186,6 +187,7 @@ rule fig2:
         "../../envs/lbr.yaml"
     params:
         options={"measure": config["fig2"]["measure"], "k_max": config["fig2"]["k_max"]},
+        preprocessing=config["fig2"]["preprocessing"],
     message:
         "Fig. 2: task alignment vs latent dimension"
     script:
@@ -262,3 +264,26 @@ rule fig10:
         "Fig. 10: linear-probe accuracy of denoising autoencoders over epochs, per noise, beside Theorem 3"
     script:
         "../scripts/fig10.py"
+
+
+rule fig11:
+    input:
+        table="results/tables/fig11.csv",
+    output:
+        pdf=report(
+            "figures/fig11.pdf",
+            caption="../report/fig11.rst",
+            category="Figures",
+            labels={"figure": "11"},
+        ),
+        png="figures/fig11.png",
+    log:
+        "logs/figures/fig11.log",
+    conda:
+        "../../envs/lbr.yaml"
+    params:
+        options={"measure": config["fig11"]["measure"]},
+    message:
+        "Fig. 11: alignment of the reconstruction and the joint-embedding optimum under the same augmentations"
+    script:
+        "../scripts/fig11.py"

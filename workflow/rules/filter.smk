@@ -18,6 +18,8 @@ rule filter:
         "../../envs/lbr.yaml"
     threads: 4
     resources:
+        gpu=device_gpus("filter"),
+        jobs_per_gpu=config["filter"]["jobs_per_gpu"],
         mem_mb=dataset_mem_mb,
         runtime=lambda wc, attempt: 60 * attempt,
     params:

@@ -22,12 +22,14 @@ rule paper_check:
             category="Scorecard",
             labels={"scorecard": "rebuilt vs paper"},
         ),
+        run="results/tables/paper_check.json",
     log:
         "logs/tables/paper_check.log",
     conda:
         "../../envs/lbr.yaml"
     params:
-        fig1={k: config["fig1"][k] for k in ("dataset_top", "arch_top", "aug")},
+        options=scorecard_options(),
+        run=run_description(),
     message:
         "Scorecard: the paper's claims checked on the tables of the configured figures"
     script:

@@ -26,6 +26,8 @@ rule alignment_moments:
         "../../envs/lbr.yaml"
     threads: 4
     resources:
+        gpu=device_gpus("closed_form"),
+        jobs_per_gpu=config["closed_form"]["jobs_per_gpu"],
         mem_mb=dataset_mem_mb,
         runtime=60,
     params:
@@ -39,28 +41,30 @@ rule alignment_moments:
 
 rule fig2_dataset:
     input:
-        moments=f"results/alignment/{{dataset}}/moments-{config['fig2']['preprocessing']}.npz",
+        moments="results/alignment/{dataset}/moments-{prep}.npz",
     output:
-        "results/alignment/{dataset}/fig2.csv",
+        "results/alignment/{dataset}/fig2-{prep}.csv",
     log:
-        "logs/alignment/{dataset}/fig2.log",
+        "logs/alignment/{dataset}/fig2-{prep}.log",
     conda:
         "../../envs/lbr.yaml"
     threads: 4
     resources:
+        gpu=device_gpus("closed_form"),
+        jobs_per_gpu=config["closed_form"]["jobs_per_gpu"],
         mem_mb=dataset_mem_mb,
         runtime=60,
     params:
         recipe=recipe(AlignmentSettings),
     message:
-        "Task alignment (Eq. 7) of {wildcards.dataset} for every latent dimension"
+        "Task alignment (Eq. 7) of {wildcards.dataset} ({wildcards.prep} pixels) for every latent dimension"
     script:
         "../scripts/fig2_dataset.py"
 
 
 rule fig2_table:
     input:
-        expand("results/alignment/{dataset}/fig2.csv", dataset=config["fig2"]["datasets"]),
+        expand("results/alignment/{dataset}/fig2-{prep}.csv", dataset=config["fig2"]["datasets"], prep=FIG2_PREPS),
     output:
         "results/tables/fig2.csv",
     log:
@@ -86,11 +90,13 @@ rule fig7_dataset:
         "../../envs/lbr.yaml"
     threads: 4
     resources:
+        gpu=device_gpus("closed_form"),
+        jobs_per_gpu=config["closed_form"]["jobs_per_gpu"],
         mem_mb=dataset_mem_mb,
         runtime=240,
     params:
         recipe=recipe(DenoisingSettings),
-        noises={k: config["fig7"][k] for k in ("sigmas", "patches", "ratios")},
+        noises={k: config["fig7"][k] for k in ("sigmas", "patches", "ratios", "pca_ratios", "pca_share")},
     message:
         "Alignment of {wildcards.dataset} under masking and Gaussian noise (Theorem 3)"
     script:
@@ -124,6 +130,8 @@ rule noise_check_dataset:
         "../../envs/lbr.yaml"
     threads: 4
     resources:
+        gpu=device_gpus("closed_form"),
+        jobs_per_gpu=config["closed_form"]["jobs_per_gpu"],
         mem_mb=dataset_mem_mb,
         runtime=120,
     params:
@@ -162,6 +170,8 @@ rule fig8_supervised:
         "../../envs/lbr.yaml"
     threads: 2
     resources:
+        gpu=device_gpus("fig8"),
+        jobs_per_gpu=config["fig8"]["jobs_per_gpu"],
         runtime=120,
     params:
         recipe=recipe(SupervisedGDSettings),
@@ -180,6 +190,8 @@ rule fig8_denoising:
         "../../envs/lbr.yaml"
     threads: 2
     resources:
+        gpu=device_gpus("fig8"),
+        jobs_per_gpu=config["fig8"]["jobs_per_gpu"],
         runtime=240,
     params:
         recipe=recipe(DenoisingGDSettings),

@@ -1,4 +1,4 @@
-"""Rules fig2_table, fig7_table, fig8_table, noise_check_table: concatenate per-part tables."""
+"""Rules fig2_table, fig7_table, fig8_table, fig11_table, noise_check_table: concatenate per-part tables."""
 
 from lbr_script import run
 

@@ -12,7 +12,7 @@ from lbr.theory.noise import NoiseSpec
 
 def main(smk):
     s = DenoisingSettings.from_config(smk.config)
-    specs = [NoiseSpec.from_dict(entry) for entry in smk.params.noises]
+    specs = [NoiseSpec.from_dict(entry).with_draws(s.pca_mask_draws) for entry in smk.params.noises]
     moments = alignment.load_moments(smk.input.moments)
     basis, xtx = denoising.noise_inputs(moments, specs, s.rank_rtol, pick_device(s.device))
     table = denoising.impact_table(basis, xtx, specs, moments.shape, moments.n, s.jitter)

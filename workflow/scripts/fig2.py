@@ -8,7 +8,10 @@ from lbr.figures.theory import fig2
 
 
 def main(smk):
-    save_figure(fig2(pd.read_csv(smk.input.table), **smk.params.options), smk.output.pdf, smk.output.png)
+    table = pd.read_csv(smk.input.table)
+    if "preprocessing" in table:  # the table also holds the pixels the scorecard checks on (fig2.check_preprocessing)
+        table = table[table["preprocessing"] == smk.params.preprocessing]
+    save_figure(fig2(table, **smk.params.options), smk.output.pdf, smk.output.png)
 
 
 run(main, snakemake)  # noqa: F821

@@ -16,7 +16,7 @@ log = logging.getLogger("lbr")
 
 def main(smk):
     s, check, dataset = DenoisingSettings.from_config(smk.config), smk.params.check, smk.wildcards.dataset
-    specs = [denoising.NoiseSpec.from_dict(entry) for entry in check["noises"]]
+    specs = [denoising.NoiseSpec.from_dict(entry).with_draws(s.pca_mask_draws) for entry in check["noises"]]
     moments = alignment.load_moments(smk.input.moments)
     basis, xtx = denoising.noise_inputs(moments, specs, s.rank_rtol, pick_device(s.device))
     rows, angles = [], []

@@ -212,6 +212,7 @@ def check(config: dict) -> None:
     check_guidance(config)
     check_theory(config)
     check_fig10(config)
+    check_fig11(config)
     declared_models.check(config)
     for name in config.get("sources", {}):
         check_dataset(config, name, "sources")
@@ -290,6 +291,28 @@ def check_fig10(config: dict) -> None:
         raise LbrError(f"fig10.epochs {late} are not below {where} ({trained}); drop them or train longer.")
 
 
+def check_fig11(config: dict) -> None:
+    """Fig. 11's pixel masks must tile, and its crops fit, the images of every dataset it names."""
+    f = config["fig11"]
+    for name in f["datasets"]:
+        size = dataset_size(config, name)
+        if size.source == "assumed":
+            continue
+        _, h, w = size.shape
+        untiled = [k for k in f["mask_patches"] if h % k or w % k]
+        if untiled:
+            raise LbrError(
+                f"fig11.mask_patches {untiled} do not divide the {h} x {w} images of {name} (fig11.datasets), and "
+                "masks tile the image with k x k patches; pick patch sizes that divide both sides."
+            )
+        wide = [pad for pad in f["crop_pads"] if pad >= min(h, w)]
+        if wide:
+            raise LbrError(
+                f"fig11.crop_pads {wide} are not below the {h} x {w} images of {name} (fig11.datasets), which reflect "
+                "padding needs; pick smaller pads."
+            )
+
+
 def check_guidance(config: dict) -> None:
     """Figs. 5-6 settings the schema cannot check (sizes the network can invert, ranges, figure choices)."""
     g = config.get("guidance")
@@ -316,7 +339,7 @@ def check_guidance(config: dict) -> None:
 
 def check_theory(config: dict) -> None:
     """Closed-form figures: known datasets, latent sizes that fit the synthetic inputs of Fig. 8."""
-    for section in ("fig2", "fig7", "noise_check"):
+    for section in ("fig2", "fig7", "noise_check", "fig11"):
         for name in config[section]["datasets"]:
             check_dataset(config, name, f"{section}.datasets")
     fig8 = config["fig8"]

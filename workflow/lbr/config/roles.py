@@ -14,6 +14,7 @@ LISTS = (
     ("noise_check", "datasets"),
     ("fig4", "datasets"),
     ("fig10", "datasets"),
+    ("fig11", "datasets"),
 )
 """Config keys holding a list of dataset names."""
 SINGLES = (

@@ -78,6 +78,7 @@ FIGURE_DATASETS = {
     "fig8": [],
     "fig9": ["fig9.dataset"],
     "fig10": ["fig10.datasets"],
+    "fig11": ["fig11.datasets"],
 }
 
 
@@ -101,3 +102,17 @@ def used_datasets(config: dict) -> dict[str, list[str]]:
         for name in value if isinstance(value, list) else [value]:
             used.setdefault(name, []).append(key)
     return used
+
+
+def fig4_requested_runs(config: dict, dataset: str) -> list[dict]:
+    """The wildcards of every Fig. 4 run the configuration requests on `dataset`, one per requested level (before
+    its spectrum merges levels that keep the same directions): what `lbr plan` counts while the spectrum is pending."""
+    c = fig4_for(config, dataset)
+    return [
+        {"dataset": dataset, "arch": arch, "side": side, "level": str(level), "aug": str(aug), "seed": str(seed)}
+        for side, levels in fig4_levels(c).items()
+        for level in levels
+        for arch in c["archs"]
+        for aug in c["aug"]
+        for seed in c["seeds"]
+    ]

@@ -21,6 +21,9 @@ from lbr.config.sections import fig4_for, fig10_dynamics, fig10_probe_epochs
 from lbr.errors import LbrError
 from lbr.theory.noise import NoiseSpec
 
+PER_SEED = "seed"
+"""`subset_seed: seed`: each run draws its training subset with its own seed."""
+
 
 class JobSettings:
     """Shared behaviour of the settings dataclasses below."""
@@ -38,7 +41,10 @@ class JobSettings:
         missing = [f.name for f in fields(cls) if f.name not in job and f.name not in section]
         if missing:
             raise LbrError(f"config section {cls.SECTION} lacks {missing}; validate it against the schema.")
-        return cls(**{f.name: job[f.name] if f.name in job else section[f.name] for f in fields(cls)})
+        values = {f.name: job[f.name] if f.name in job else section[f.name] for f in fields(cls)}
+        if values.get("subset_seed") == PER_SEED:  # the training subset is drawn anew for each seed
+            values["subset_seed"] = values["seed"]
+        return cls(**values)
 
     @classmethod
     def _section(cls, config: dict, wildcards: Any) -> dict:
@@ -105,7 +111,8 @@ class FilterSettings(DeviceSettings):
 @dataclass(frozen=True)
 class TrainerSettings(DeviceSettings):
     """What every training job has: its optimisation budget, its seed, the training images it uses
-    (`train_subset` images drawn class-balanced by `subset_seed`, `lbr.data.subsets`; null = the whole split),
+    (`train_subset` images drawn class-balanced by `subset_seed`, `lbr.data.subsets`; null = the whole split;
+    `subset_seed: seed` draws them with the run's own seed),
     its numeric policy (`storage` of the resident images and `autocast` change the numbers; `channels_last` and
     `compile` only the speed; see `lbr.training.policy`) and its checkpoint cadence."""
 
@@ -267,9 +274,11 @@ class AlignmentSettings(DeviceSettings):
 
 @dataclass(frozen=True)
 class DenoisingSettings(AlignmentSettings):
-    """Theorem 3 from the statistics, Fig. 7 and the noise check (config `closed_form`)."""
+    """Theorem 3 from the statistics, Figs. 7, 10 and 11 and the noise check (config `closed_form`);
+    `pca_mask_draws` is read by a variance-share pca_mask only."""
 
     jitter: float
+    pca_mask_draws: int
 
 
 @dataclass(frozen=True)

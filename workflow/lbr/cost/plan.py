@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lbr.config.sections import fig4_for
+from lbr.config.sections import fig4_for, fig4_requested_runs
 from lbr.cost.jobs import COSTS, PRICED_AS, JobCost, declared_model, job_cost, slurm_minutes
 from lbr.cost.throughput import Throughput, load
 
@@ -32,6 +32,8 @@ class Job:
     needs_run: bool
     cost: JobCost | None
     outputs: list[str]
+    gpus: int = 0  # the rule's `gpu` resource: 0 for a CPU job
+    pending: bool = False  # counted from the configuration: planned by Snakemake once a spectrum exists
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Plan:
     config: dict
     jobs: list[Job]
     by_target: dict[str, list[int]] = field(default_factory=dict)  # target -> indices into jobs
+    pending: list[str] = field(default_factory=list)  # Fig. 4 datasets whose runs wait for their spectrum
 
     def jobs_per_gpu(self, rule: str, wildcards: dict | None = None) -> int:
         """How many jobs of `rule` share one GPU (a Fig. 4 dataset may set its own, fig4.by_dataset)."""
@@ -56,6 +59,7 @@ def build(
     config: dict | None = None,
     measured: str | Path | None = None,
     workdir: str | Path = ".",
+    force: bool = False,
 ) -> Plan:
     """Ask Snakemake for the jobs of `targets` under `configfiles` (+ `config` overrides), then price them."""
     from snakemake.api import SnakemakeApi
@@ -75,7 +79,7 @@ def build(
         workflow._prepare_dag(forceall=False, ignore_incomplete=True, lock_warn_only=True)  # noqa: SLF001
         workflow._build_dag()  # noqa: SLF001
         dag, cfg = workflow.dag, workflow.config
-        table = load(measured if measured is not None else cfg.get("gpu_throughput"))
+        table = load(measured if measured is not None else cfg.get("gpu_throughput"), force=force)
         order = list(dag.jobs)
         index = {job: i for i, job in enumerate(order)}
         jobs = [
@@ -85,6 +89,7 @@ def build(
                 needs_run=bool(dag.needrun(job)),
                 cost=job_cost(job.rule.name, cfg, dict(job.wildcards), table),
                 outputs=[str(f) for f in job.output],
+                gpus=_int(job.resources.get("gpu", 0)),
             )
             for job in order
         ]
@@ -101,7 +106,43 @@ def build(
                         seen.add(dep)
                         stack.append(dep)
             by_target[target] = sorted(index[job] for job in seen)
-    return Plan(list(targets), [str(f) for f in configfiles], table, dict(cfg), jobs, by_target)
+        pending = pending_fig4(order, cfg, table, jobs, by_target, index)
+    return Plan(list(targets), [str(f) for f in configfiles], table, dict(cfg), jobs, by_target, pending)
+
+
+def pending_fig4(order, cfg: dict, table: Throughput, jobs: list[Job], by_target: dict, index: dict) -> list[str]:
+    """The Fig. 4 runs Snakemake cannot plan yet: a dataset's levels are resolved on its spectrum (a checkpoint), so
+    until it exists the table's training jobs are absent from the DAG. They are added here from the configuration, one
+    per requested level (an upper bound: levels that keep the same directions will train once), with a filter job per
+    (side, level), under every target that needs the Fig. 4 table. Returns the datasets counted so."""
+    table_job = next((job for job in order if job.rule.name == "fig4_table"), None)
+    if table_job is None:
+        return []
+    planned = {j.wildcards.get("dataset") for j in jobs if j.rule == "train_classifier"}
+    datasets = [d for d in cfg["fig4"]["datasets"] if d not in planned]
+    added = []
+    for dataset in datasets:
+        runs = fig4_requested_runs(cfg, dataset)
+        for wc in runs:
+            out = f"results/train/{dataset}/{wc['arch']}/{wc['side']}-{wc['level']}/aug{wc['aug']}/seed{wc['seed']}"
+            cost = job_cost("train_classifier", cfg, wc, table)
+            added.append(Job("train_classifier", wc, True, cost, [f"{out}/metrics.json"], 1, pending=True))
+        for side, level in dict.fromkeys((wc["side"], wc["level"]) for wc in runs):
+            out = f"results/filtered/{dataset}/{side}-{level}/train.npy"
+            added.append(Job("filter", {"dataset": dataset, "side": side, "level": level}, True, None, [out], 0, True))
+    first = len(jobs)
+    jobs += added
+    for members in by_target.values():
+        if index[table_job] in members:
+            members += list(range(first, len(jobs)))
+    return datasets
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _target_files(targets: list[str], jobs) -> list[str]:
@@ -127,7 +168,7 @@ def gpu_hours(jobs: list[Job], plan: Plan, shared: bool = False) -> tuple[float,
 
 
 def recorded_startups(plan: Plan) -> dict[str, tuple[float, int, str]]:
-    """Median start-up (process start to first step) that finished training jobs recorded, per rule:
+    """Median start-up (process start to the end of the first step) that finished training jobs recorded, per rule:
     (seconds, runs, devices)."""
     seen: dict[str, list[tuple[float, str]]] = defaultdict(list)
     for job in plan.jobs:
@@ -202,6 +243,12 @@ def report(plan: Plan) -> str:
         f"On one GPU, one job at a time: {alone:.2f} GPU-hours; with the jobs_per_gpu settings above (a job's "
         f"start-up overlaps another's training): {shared:.2f} GPU-hours, {alone - shared:.2f} idle hours hidden.",
     ]
+    if plan.pending:
+        lines.append(
+            f"The Fig. 4 runs of {', '.join(plan.pending)} are counted from their requested levels: their spectra are "
+            "not computed yet, and the levels are resolved on them (levels that keep the same directions train once), "
+            "so these counts are an upper bound until then."
+        )
     lines += user_model_notes(plan)
     for rule, (seconds, runs, devices) in recorded_startups(plan).items():
         lines.append(f"Recorded here: {rule} start-up {seconds:.1f} s (median of {runs} finished runs, {devices}).")

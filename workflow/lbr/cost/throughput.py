@@ -28,7 +28,7 @@ class Throughput:
     dcae: float  # DCAE depth 3, latent 512, 32x32x3, batch 256, float32 (no TF32)
     dcae_measure: float  # seconds per image of one energy measurement at D = 3072
     guidance: float  # guided ResNet34 autoencoder, L = 512, 224 px, batch 128, GPU policy with compile
-    startup: float  # seconds from a training job's process start to its first step (warm compile cache)
+    startup: float  # seconds from a training job's process start to the end of its first step (warm compile cache)
     device: str = "H100 (estimate)"
     origin: dict[str, str] = field(default_factory=dict)  # field -> "measured" | "estimate"
 
@@ -79,8 +79,9 @@ def images_per_second(table: Throughput, kind: str, flops_per_image: float) -> f
     return getattr(table, kind) * min(MAX_SPEEDUP, REFERENCE_FLOPS[kind] / flops_per_image)
 
 
-def load(path: str | Path | None) -> Throughput:
-    """The estimates, or the rates a gpu_check.json measured (estimates for what it did not measure)."""
+def load(path: str | Path | None, force: bool = False) -> Throughput:
+    """The estimates, or the rates a gpu_check.json measured (estimates for what it did not measure). A record of
+    a smoke run (toy sizes) or of a run on the CPU prices nothing a GPU does and is refused unless `force`."""
     if not path:
         return ESTIMATES
     path = Path(path)
@@ -90,13 +91,20 @@ def load(path: str | Path | None) -> Throughput:
             "write it with `python bench/gpu_check.py --out DIR` on your GPU, or set gpu_throughput: null."
         )
     try:
-        measured = json.loads(path.read_text()).get("throughput") or {}
+        record = json.loads(path.read_text())
+        measured = record.get("throughput") or {}
     except (json.JSONDecodeError, AttributeError) as err:
         raise LbrError(f"{path} is not a gpu_check.json ({err}); give the file bench/gpu_check.py wrote.") from None
+    device = str(measured.get("device") or record.get("device") or "your GPU")
+    if not force and (record.get("smoke") or device.lower() == "cpu" or device.lower().startswith("cpu ")):
+        what = "a --smoke run (toy sizes)" if record.get("smoke") else "a run on the CPU"
+        raise LbrError(
+            f"{path} records {what}, whose rates say nothing about a GPU; give the gpu_check.json of a full run on "
+            "your GPU (`python bench/gpu_check.py --out DIR` there), or pass --force to price from it anyway."
+        )
     values, origin = {}, dict(ESTIMATES.origin)
     for key, name in THROUGHPUT_KEYS.items():
         value = measured.get(key)
         if isinstance(value, int | float) and value > 0:
             values[name], origin[name] = float(value), "measured"
-    device = str(measured.get("device") or "your GPU")
     return Throughput(**{**{n: getattr(ESTIMATES, n) for n in RATES}, **values}, device=device, origin=origin)

@@ -227,7 +227,7 @@ def extract(archive: Path, dest_dir: Path, unpacked: str) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _override(rf: RemoteFile, sources: dict) -> RemoteFile:
+def with_sources(rf: RemoteFile, sources: dict) -> RemoteFile:
     """Apply a dataset's config `sources` entries to one file of the registry: URLs and md5 of the file (by
     name or key), md5 of its unpacked file, and md5 of each file of its extracted folder (by path)."""
 
@@ -305,7 +305,7 @@ def resolve_dataset(
         raise LbrError(f"data_root {root} is not a folder; fix data_root in config or set it to null.")
     roots = ([(root, "data_root")] if root else []) + [(download_dir, "download_dir")]
     archive = Path(local_archive) if local_archive else None
-    files = [_override(rf, sources or {}) for rf in spec.files]
+    files = [with_sources(rf, sources or {}) for rf in spec.files]
     found, mismatches = {}, []
     for rf in files:
         try:

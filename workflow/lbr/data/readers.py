@@ -211,18 +211,6 @@ def decode_images(
     return out[: len(kept)], np.asarray(kept, dtype=np.int64)
 
 
-def load_images(
-    paths: list[Path],
-    size: int | None = None,
-    resize: int | None = None,
-    mode: str = "RGB",
-    threads: int = 1,
-    what: str = "images",
-) -> np.ndarray:
-    """`decode_images` for files that must all decode: just the array."""
-    return decode_images(paths, size, resize, mode, threads, what)[0]
-
-
 def _list_images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
@@ -244,7 +232,7 @@ def read_imagenette(files: dict, options: dict) -> dict:
             labels += [i] * len(found)
         log.info("imagenette %s: %d images -> %dx%d", split, len(paths), size, size)
         out[split] = (
-            load_images(paths, size, resize, "RGB", options.get("threads", 1), f"imagenette {split}"),
+            decode_images(paths, size, resize, "RGB", options.get("threads", 1), f"imagenette {split}")[0],
             np.asarray(labels),
         )
     return out
@@ -274,8 +262,8 @@ def read_tinyimagenet(files: dict, options: dict) -> dict:
     threads = options.get("threads", 1)
     log.info("tinyimagenet: %d train, %d val images", len(train_paths), len(val_paths))
     return {
-        "train": (load_images(train_paths, threads=threads, what="tinyimagenet train"), np.asarray(train_labels)),
-        "test": (load_images(val_paths, threads=threads, what="tinyimagenet val"), np.asarray(val_labels)),
+        "train": (decode_images(train_paths, threads=threads, what="tinyimagenet train")[0], np.asarray(train_labels)),
+        "test": (decode_images(val_paths, threads=threads, what="tinyimagenet val")[0], np.asarray(val_labels)),
         "classes": [words.get(w, w) for w in wnids],
     }
 
@@ -348,6 +336,25 @@ def read_ahdd(files: dict, options: dict) -> dict:
     return read_csv_archive(files, "arabic_digits", 28, AHDD_CLASSES, first_label=0)
 
 
+def as_pixels(x: np.ndarray, path: str) -> np.ndarray:
+    """A user's images as uint8 pixels: uint8 as is, numbers in [0, 1] scaled by 255, numbers in [0, 255] kept;
+    both rounded to the nearest pixel value. Anything else (negative, above 255, NaN: standardized or 16-bit
+    images) is refused rather than clipped into wrong pixels."""
+    if x.dtype == np.uint8:
+        return x
+    if x.dtype.kind not in "iuf":
+        raise LbrError(f"{path}: x holds {x.dtype} values, not numbers; save the images as uint8 pixels.")
+    lo, hi = (x.min(), x.max()) if x.size else (0, 0)
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo and hi <= 255):
+        raise LbrError(
+            f"{path}: x holds values from {lo:g} to {hi:g}, not pixels; save the images as uint8, or as numbers "
+            "in [0, 1] or [0, 255]."
+        )
+    if x.dtype.kind == "f":
+        x = np.rint(x * 255 if hi <= 1 else x)
+    return x.astype(np.uint8)
+
+
 def read_npz_pair(train: str, test: str) -> dict:
     """A user's own data: two .npz files with `x` (N,H,W[,C]) and `y`, optionally `classes`."""
     out = {}
@@ -362,11 +369,7 @@ def read_npz_pair(train: str, test: str) -> dict:
                 out["classes"] = [str(c) for c in z["classes"]]
         if x.ndim == 3:
             x = x[..., None]
-        if x.dtype != np.uint8:
-            if x.min() >= 0 and x.max() <= 1:
-                x = np.round(x * 255)
-            x = np.clip(x, 0, 255).astype(np.uint8)
-        out[split] = (x, y.astype(np.int64).reshape(-1))
+        out[split] = (as_pixels(x, path), y.astype(np.int64).reshape(-1))
     if "classes" not in out:
         n = int(max(out["train"][1].max(), out["test"][1].max())) + 1
         out["classes"] = [str(i) for i in range(n)]

@@ -1,8 +1,8 @@
 """Accuracy against the share of variance kept, top (red) vs bottom (blue) subspace: paper Figs. 1-top and 4.
 
-Both figures draw from the tidy table of results/tables/fig4.csv (columns dataset, arch, side, variance_kept,
-aug, seed, test_acc, ...); `accuracy_panel` draws one dataset x arch on a given axis, so Fig. 1 can reuse it
-on a subset of the table.
+Both figures draw the seed mean of each level with its 95% t interval over seeds, from the tidy table of
+results/tables/fig4.csv (columns dataset, arch, side, variance_kept, aug, seed, test_acc, ...); `accuracy_panel`
+draws one dataset x arch on a given axis, so Fig. 1 can reuse it on a subset of the table.
 """
 
 from __future__ import annotations
@@ -20,10 +20,15 @@ ARCH_NAMES = {"resnet9": "ResNet9", "mlp": "MLP"}
 
 
 def accuracy_panel(ax, rows: pd.DataFrame, title: str | None = None, legend: bool = False) -> None:
-    """One panel: a line per (side, aug), with the seed range shaded and chance as a grey dotted line."""
+    """One panel: a line per (side, aug) through the seed means, their 95% t interval over seeds shaded, levels that
+    were substituted by the nearest one that exists drawn hollow, and chance as a grey dotted line."""
     for (side, aug), part in rows.groupby(["side", "aug"], sort=True):
         c = accuracy_curve(part)
         label = f"{side}, {'aug' if aug else 'no aug'}"
+        subs = c[c["substituted"]]
+        if len(subs):
+            ax.plot(subs["x"], subs["acc"], "o", ms=7, mfc="white", mec=SIDE_COLORS.get(side, "k"), zorder=3,
+                    label="substituted level (nearest that exists)")  # fmt: skip
         ax.plot(
             c["x"],
             c["acc"],

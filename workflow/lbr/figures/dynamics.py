@@ -10,8 +10,11 @@ import pandas as pd
 
 from lbr.errors import LbrError
 from lbr.figures.style import styled
+from lbr.tables.concat import require_rows
 
 ARCH_LABEL = {"dcae": "DC", "mlpae": "MLP"}
+DIRECTIONS, BANDS = "results/tables/fig3.csv", "results/tables/fig3_bands.csv"
+BAND_COLUMNS = "dataset arch depth epoch band band_eigenvalue captured threshold capture_epoch".split()
 DATASET_LABEL = {"cifar10": "CIFAR", "cifar100": "CIFAR100", "tinyimagenet": "TinyImagenet", "imagenette": "Imagenette"}
 
 
@@ -20,10 +23,11 @@ def run_title(dataset: str, arch: str, depth: int) -> str:
     return f"{DATASET_LABEL.get(dataset, dataset)}-{ARCH_LABEL.get(arch, arch)}-depth{depth}"
 
 
-def select_run(df: pd.DataFrame, dataset: str, arch: str, depth: int) -> pd.DataFrame:
+def select_run(df: pd.DataFrame, dataset: str, arch: str, depth: int, table: str = "the table") -> pd.DataFrame:
+    """The rows of one run; `table` names the table in the sentence that refuses a run it lacks."""
     sub = df[(df["dataset"] == dataset) & (df["arch"] == arch) & (df["depth"] == int(depth))]
     if sub.empty:
-        raise LbrError(f"the table has no rows for {dataset} {arch} depth {depth}; rebuild its table.")
+        raise LbrError(f"{table} has no rows for {dataset} {arch} depth {depth}; rebuild it.")
     return sub
 
 
@@ -33,7 +37,7 @@ def epoch_colors(n: int) -> list:
     return [cmap(1 - t) for t in np.linspace(0.1, 0.9, n)]
 
 
-def spectrum_panel(ax, run: pd.DataFrame, title: str, inset: bool = True, arrows: bool = False) -> list:
+def spectrum_panel(ax, run: pd.DataFrame, title: str, inset: bool = True) -> list:
     """Energy of the reconstructions per eigen-direction k (ascending eigenvalue) at each epoch vs the data."""
     epochs = sorted(run["epoch"].unique())
     handles, lines = [], []
@@ -67,9 +71,6 @@ def spectrum_panel(ax, run: pd.DataFrame, title: str, inset: bool = True, arrows
         ins.set_yticks([], minor=True)
         ins.set_yticks([])
         ax.indicate_inset_zoom(ins, edgecolor="black")
-    if arrows:
-        ax.text(0.02, -0.22, "\u2190 perception", color="tab:blue", transform=ax.transAxes, ha="left")
-        ax.text(0.98, -0.22, "reconstruction \u2192", color="tab:red", transform=ax.transAxes, ha="right")
     return handles
 
 
@@ -82,7 +83,7 @@ def fig3_spectra(directions: pd.DataFrame, dataset: str, runs: list[dict]):
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False)
     handles = []
     for ax, r in zip(axes.flat, runs):
-        run = select_run(directions, dataset, r["arch"], r["depth"])
+        run = select_run(directions, dataset, r["arch"], r["depth"], DIRECTIONS)
         handles = spectrum_panel(ax, run, run_title(dataset, r["arch"], r["depth"]))
     for ax in axes.flat[n:]:
         ax.axis("off")
@@ -95,6 +96,7 @@ def fig3_spectra(directions: pd.DataFrame, dataset: str, runs: list[dict]):
 @styled
 def fig3_bands(bands: pd.DataFrame, dataset: str, runs: list[dict]):
     """Page 2: epochs a band needs to reach the capture threshold vs its eigenvalue, and the capture curves."""
+    require_rows(bands, BAND_COLUMNS, BANDS)
     fig = plt.figure(figsize=(13, 7), layout="constrained")
     grid = fig.add_gridspec(2, 3, width_ratios=[1.3, 1, 1])
     main = fig.add_subplot(grid[:, 0])
@@ -103,7 +105,7 @@ def fig3_bands(bands: pd.DataFrame, dataset: str, runs: list[dict]):
     markers = "osD^v<>p"
     trained = int(bands["epoch"].max()) + 1
     for i, r in enumerate(runs):
-        run = select_run(bands, dataset, r["arch"], r["depth"])
+        run = select_run(bands, dataset, r["arch"], r["depth"], BANDS)
         per_band = run.drop_duplicates("band").sort_values("band")
         lam = per_band["band_eigenvalue"].to_numpy()
         needed = per_band["capture_epoch"].to_numpy() + 1
@@ -127,7 +129,7 @@ def fig3_bands(bands: pd.DataFrame, dataset: str, runs: list[dict]):
     main.legend(fontsize=7)
     cmap = matplotlib.colormaps["viridis"]
     for ax, r in zip(small, runs):
-        run = select_run(bands, dataset, r["arch"], r["depth"])
+        run = select_run(bands, dataset, r["arch"], r["depth"], BANDS)
         n_b = run["band"].nunique()
         for b, one in run.groupby("band"):
             one = one.sort_values("epoch")

@@ -9,8 +9,11 @@ import pandas as pd
 from lbr.config.settings import format_guidance
 from lbr.figures.images import show, tile
 from lbr.figures.style import styled
+from lbr.scorecard.stats import t_bound
+from lbr.tables.concat import require_rows
 
 HEADS = (("acc_linear", "linear probe"), ("acc_mlp", "MLP probe"))
+COLUMNS = ["latent", "guidance", "epoch", "split", "recon_loss", "acc_linear", "acc_mlp"]
 
 
 def _colours(weights) -> dict:
@@ -28,6 +31,7 @@ def fig5(curves: pd.DataFrame, recon: list[dict], image_latent: int, n_images: i
 
     Lines average over seeds. Linear probe solid, MLP probe dotted; train loss dashed, validation solid.
     """
+    require_rows(curves, COLUMNS, "results/tables/fig5.csv")
     latents = sorted(curves["latent"].unique())
     colours = _colours(curves["guidance"].unique())
     mean = curves.groupby(["latent", "guidance", "split", "epoch"], as_index=False).mean(numeric_only=True)
@@ -86,37 +90,51 @@ def _image_panel(ax, recon: list[dict], latent: int, n_images: int) -> None:
     ax.set_title(f"validation reconstructions, latent {latent}")
 
 
+def seed_means(final: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Per (latent, guidance): the seed means of the validation MSE and of `column` (percent) with their 95% t
+    intervals over seeds (the mean itself with one seed)."""
+    out = []
+    for (latent, weight), part in final.groupby(["latent", "guidance"]):
+        recon, acc = part["recon_loss"].to_numpy(float), 100 * part[column].to_numpy(float)
+        (r_lo, r_hi), (a_lo, a_hi) = (t_bound(v, 0.05) if len(v) > 1 else (v.mean(), v.mean()) for v in (recon, acc))
+        out.append({"latent": latent, "guidance": weight, "recon": recon.mean(), "recon_lo": r_lo, "recon_hi": r_hi,
+                    "acc": acc.mean(), "acc_lo": a_lo, "acc_hi": a_hi, "n": len(part)})  # fmt: skip
+    return pd.DataFrame(out)
+
+
 @styled
 def fig6(final: pd.DataFrame):
-    """Validation accuracy vs validation reconstruction error, one point per (latent, guidance, seed).
+    """Validation accuracy vs validation reconstruction error, one point per (latent, guidance): the seed means,
+    bars their 95% t intervals over seeds.
 
     Left: the linear probe (the paper's 'linear classifier'); right: the MLP probe. Points of the same
     latent size are joined, so equal reconstruction with different accuracy reads as a near-vertical segment.
     """
+    require_rows(final, COLUMNS, "results/tables/fig6.csv")
     colours = _colours(final["guidance"].unique())
+    seeds = final["seed"].nunique() if "seed" in final else 1
     fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.8), sharex=True, sharey=True)
     for ax, (column, name) in zip(axes, HEADS):
-        for _, part in final.groupby(["latent", "seed"]):
+        means = seed_means(final, column)
+        for _, part in means.groupby("latent"):
             part = part.sort_values("guidance")
-            ax.plot(part["recon_loss"], 100 * part[column], "-", color="0.75", lw=0.8, zorder=1)
-        for weight, part in final.groupby("guidance"):
-            ax.scatter(
-                part["recon_loss"], 100 * part[column], color=colours[weight], s=28, zorder=2, label=_label(weight)
-            )
+            ax.plot(part["recon"], part["acc"], "-", color="0.75", lw=0.8, zorder=1)
+        for weight, part in means.groupby("guidance"):
+            xerr = np.vstack([part["recon"] - part["recon_lo"], part["recon_hi"] - part["recon"]])
+            yerr = np.vstack([part["acc"] - part["acc_lo"], part["acc_hi"] - part["acc"]])
+            ax.errorbar(part["recon"], part["acc"], xerr=xerr, yerr=yerr, fmt="o", ms=5, color=colours[weight],
+                        capsize=2, lw=1, zorder=2, label=_label(weight))  # fmt: skip
             for _, r in part.iterrows():
-                ax.annotate(
-                    f"{int(r['latent'])}",
-                    (r["recon_loss"], 100 * r[column]),
-                    textcoords="offset points",
-                    xytext=(4, 3),
-                    fontsize=6.5,
-                    color=colours[weight],
-                )
+                ax.annotate(f"{int(r['latent'])}", (r["recon"], r["acc"]), textcoords="offset points", xytext=(4, 3),
+                            fontsize=6.5, color=colours[weight])  # fmt: skip
         ax.set_title(name)
         ax.set_xlabel("validation reconstruction MSE")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("validation top-1 accuracy (%)")
     axes[0].legend(frameon=False)
-    fig.suptitle("Probe accuracy against reconstruction error, guided vs unguided (numbers: latent size)")
+    fig.suptitle(
+        f"Probe accuracy against reconstruction error, guided vs unguided: means over {seeds} seed"
+        f"{'s' if seeds != 1 else ''}, bars 95% intervals (numbers: latent size)"
+    )
     fig.tight_layout()
     return fig

@@ -41,6 +41,8 @@ def fig1(acc: pd.DataFrame, top: dict, images: np.ndarray, subs: list[Subspace],
     title = "Reconstruction energy per eigen-direction over epochs: " + run_title(
         run["dataset"], run["arch"], run["depth"]
     )
-    handles = spectrum_panel(ax, select_run(dyn, run["dataset"], run["arch"], run["depth"]), title, arrows=True)
+    handles = spectrum_panel(
+        ax, select_run(dyn, run["dataset"], run["arch"], run["depth"], "results/tables/fig1_dynamics.csv"), title
+    )
     ax.legend(handles=handles, fontsize=6, ncol=2, loc="lower right")
     return fig

@@ -8,10 +8,11 @@ from lbr.config.sections import fig4_for, fig10_dynamics
 from lbr.theory.noise import NoiseSpec
 
 
-def _images(subset: int | None, seed: int) -> str:
+def _images(subset: int | None, seed: int | str) -> str:
     if not subset:
         return "the whole training split"
-    return f"a class-balanced subset of {subset:,} training images (seed {seed})"
+    drawn = "drawn anew for each seed" if seed == "seed" else f"seed {seed}"
+    return f"a class-balanced subset of {subset:,} training images ({drawn})"
 
 
 def _archs(c: dict) -> str:

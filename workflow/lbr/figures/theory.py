@@ -10,7 +10,7 @@ from matplotlib.lines import Line2D
 
 from lbr.errors import LbrError
 from lbr.figures.style import styled
-from lbr.tables.concat import require_columns
+from lbr.tables.concat import require_columns, require_rows
 
 FIG2_COLUMNS = ["dataset", "K", "K_frac", "alignment", "alignment_code"]
 FIG7_COLUMNS = ["dataset", "noise", "ratio", "patch", "sigma", "K", "alignment", "impact_pct"]
@@ -44,7 +44,7 @@ def fig2(table: pd.DataFrame, measure: str = "code", k_max: int = 256):
     for name, part in table.groupby("dataset", sort=False):
         part = part.sort_values("K")
         head = part[part["K"] <= k_max]
-        (line,) = axes[0].plot(head["K"], head[col], lw=1.5, label=_data_label(name, part))
+        (line,) = axes[0].plot(head["K"], head[col], lw=1.5, label=data_label(name, part))
         axes[1].plot(100 * part["K_frac"], part[col], lw=1.5, color=line.get_color())
         colors[name] = line.get_color()
     marked = False
@@ -72,7 +72,7 @@ def fig2(table: pd.DataFrame, measure: str = "code", k_max: int = 256):
     return fig
 
 
-def _data_label(name: str, part: pd.DataFrame) -> str:
+def data_label(name: str, part: pd.DataFrame) -> str:
     """A dataset's legend entry: its name, and N and D when the table has them."""
     if {"n_train", "D"} <= set(part.columns):
         return f"{name} (N={int(part['n_train'].iloc[0])}, D={int(part['D'].iloc[0])})"
@@ -89,19 +89,23 @@ def _rank_below_d(part: pd.DataFrame) -> tuple[int | None, int]:
 
 @styled
 def fig7(table: pd.DataFrame, measure: str = "code", k_min: int = 32):
-    """Impact of masking (rows: patch sizes; curves: mask ratios) and of Gaussian noise (last row) on alignment."""
+    """Impact of masking (rows: patch sizes; curves: mask ratios), of Gaussian noise and, beyond the paper, of
+    masking principal components (last rows) on alignment."""
     col, tag = measure_column("impact_pct", measure)
     require_columns(table, [*FIG7_COLUMNS, col], "the Fig. 7 table")
     datasets = list(dict.fromkeys(table["dataset"]))
     mask = table[table["noise"] == "mask"]
     gauss = table[table["noise"] == "gaussian"]
+    pca = table[table["noise"] == "pca_mask"]
     patches = sorted(mask["patch"].dropna().unique())
     rows = [("mask", p) for p in patches] + ([("gaussian", None)] if len(gauss) else [])
+    rows += [("pca_mask", None)] if len(pca) else []
     fig, axes = plt.subplots(
         len(rows), len(datasets), figsize=(3.6 * len(datasets), 2.3 * len(rows)), squeeze=False, sharex="col"
     )
     ratios = sorted(mask["ratio"].dropna().unique())
     sigmas = sorted(gauss["sigma"].dropna().unique())
+    pca_ratios = sorted(pca["ratio"].dropna().unique())
     cool, viridis = matplotlib.colormaps["cool"], matplotlib.colormaps["viridis"]
     for j, name in enumerate(datasets):
         for i, (kind, patch) in enumerate(rows):
@@ -110,10 +114,15 @@ def fig7(table: pd.DataFrame, measure: str = "code", k_min: int = 32):
                 sel = mask[(mask["dataset"] == name) & (mask["patch"] == patch)]
                 levels, key, cmap, fmt = ratios, "ratio", cool, "p={:g}"
                 title = f"{name}: masking {int(patch)}x{int(patch)} patches"
-            else:
+            elif kind == "gaussian":
                 sel = gauss[gauss["dataset"] == name]
                 levels, key, cmap, fmt = sigmas, "sigma", viridis, r"$\sigma$={:g}"
                 title = f"{name}: Gaussian noise (Cor. 3.1)"
+            else:
+                sel = pca[pca["dataset"] == name]
+                share = sel["share"].iloc[0] if "share" in sel and len(sel) else "variance"
+                levels, key, cmap, fmt = pca_ratios, "ratio", cool, "r={:g}"
+                title = f"{name}: masking principal components\n(share of the {share}; beyond the paper)"
             for t, level in enumerate(levels):
                 cur = sel[(sel[key] == level) & (sel["K"] >= k_min)].sort_values("K")
                 color = cmap(t / max(1, len(levels) - 1))
@@ -134,7 +143,7 @@ def fig7(table: pd.DataFrame, measure: str = "code", k_min: int = 32):
 @styled
 def fig8(table: pd.DataFrame):
     """Theorem 1 (and Theorem 3) closed form vs gradient descent: the loss gap along training, log scale."""
-    require_columns(table, FIG8_COLUMNS, "the Fig. 8 table")
+    require_rows(table, FIG8_COLUMNS, "the Fig. 8 table")
     variant = table["variant"] if "variant" in table else pd.Series("supervised", index=table.index)
     sup = table[variant == "supervised"]
     if "selected" in sup:

@@ -9,8 +9,11 @@ initialises and exports `CUDA_VISIBLE_DEVICES=<id>`. Taking happens under one fo
 (`<dir>/acquire.lock`) and takes all of a job's slots or none, so two jobs never together exceed a GPU's
 capacity and never deadlock holding half each. Among the GPUs with room, a job picks the one with the most free
 slots (an idle GPU before doubling up on a busy one, so that start-ups overlap computation, not each other).
-The kernel drops the locks when the process ends, however it ends (also `kill -9`), so a dead job never keeps
-its slots. Each held slot file names its holder (pid and job); `lbr gpus` prints who holds what.
+Jobs take slots in the order they arrived (`<dir>/queue`): a job waiting for a whole GPU is not overtaken forever
+by half-GPU jobs that fit into the room it waits for. The kernel drops the locks when the process ends, however
+it ends (also `kill -9`), so a dead job never keeps its slots. Each held slot file names its holder (pid and job);
+`lbr gpus` prints who holds what. Lock files are created readable and writable by every user and lock folders
+world-writable with the sticky bit, so that two users' runs can share one LBR_GPU_SLOT_DIR.
 
 Which GPUs exist:
   real  where torch is built with CUDA and NVIDIA device files (/dev/nvidia0, ...) exist (or with ROCm and
@@ -32,6 +35,7 @@ While a GPU job runs, LBR_JOB_GPUS holds the number of GPUs its rule asked for (
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import getpass
 import glob
@@ -55,6 +59,7 @@ JOBS_PER_GPU = (1, 2, 3, 4, 6, 12)
 JOB_GPUS_VAR = "LBR_JOB_GPUS"
 POLL_SECONDS = 0.25
 REPORT_EVERY_SECONDS = 60.0
+SHARED_FILE_MODE, SHARED_FOLDER_MODE = 0o666, 0o1777
 
 
 @dataclass
@@ -122,10 +127,20 @@ def device_ids() -> list[str]:
     return ids[: int(count)] if count else ids
 
 
+def nvidia_device_files() -> list[str]:
+    """The NVIDIA GPU device files of this machine (/dev/nvidia0, ...): GPUs exist here, whatever torch sees."""
+    return sorted(glob.glob("/dev/nvidia[0-9]*"))
+
+
+def amd_device_file() -> bool:
+    """Whether this machine has AMD's GPU device file (/dev/kfd)."""
+    return os.path.exists("/dev/kfd")
+
+
 def real_gpus_countable() -> bool:
     """Whether torch can count real GPUs here: a CUDA (or ROCm) build of torch and, for CUDA, NVIDIA device
     files. Elsewhere GPU ids are fake (tests on a CPU machine) and are not checked."""
-    nvidia, amd = bool(glob.glob("/dev/nvidia[0-9]*")), os.path.exists("/dev/kfd")
+    nvidia, amd = bool(nvidia_device_files()), amd_device_file()
     if not (nvidia or amd):
         return False  # no GPU device files: no need to import torch
     import torch
@@ -143,6 +158,22 @@ def count_gpus() -> int:
         return int(out.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.SubprocessError, ValueError, IndexError):
         raise LbrError("could not count the GPUs with torch; set CUDA_VISIBLE_DEVICES to the GPUs to use.") from None
+
+
+CUDA_SUCCESS = 0
+
+
+def cuda_driver_initialised() -> bool:
+    """Whether this process has initialised the CUDA driver (cuInit, which torch.cuda.is_available() and every
+    CUDA call do; CUDA reads CUDA_VISIBLE_DEVICES there, once). Asked of the driver library only if the process
+    has already loaded it (dlopen RTLD_NOLOAD), so asking initialises nothing: cuDeviceGetCount answers
+    CUDA_ERROR_NOT_INITIALIZED before cuInit."""
+    try:
+        lib = ctypes.CDLL("libcuda.so.1", mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+    except (OSError, AttributeError):  # not loaded here (or no RTLD_NOLOAD): nothing has initialised CUDA
+        return False
+    count = ctypes.c_int()
+    return lib.cuDeviceGetCount(ctypes.byref(count)) == CUDA_SUCCESS
 
 
 def slots_per_job(jobs_per_gpu: int) -> int:
@@ -173,26 +204,90 @@ def acquire(
             "lower the rule's gpu resource or set LBR_GPUS."
         )
     directory = slot_dir() if directory is None else directory
-    directory.mkdir(parents=True, exist_ok=True)
+    _make_folder(directory)
     owner = f"pid {os.getpid()}" + (f" {label}" if label else "")
     start = time.monotonic()
     last_report = None
-    while True:
-        with _folder_lock(directory):
-            slots, held = _try_take(n, need, ids, directory, owner)
-        if slots is not None:
-            return slots
-        now = time.monotonic()
-        wanted = f"{n} GPU(s) with {need} of {CAPACITY} slots free (jobs_per_gpu={jobs_per_gpu})"
-        if timeout is not None and now - start >= timeout:
-            raise LbrError(
-                f"no room after {timeout:g} s for {wanted} among GPUs {','.join(ids)}: {describe(held)}; run with "
-                "--resources gpu=N at most GPUs x jobs_per_gpu, or raise LBR_GPU_SLOT_TIMEOUT."
-            )
-        if last_report is None or now - last_report >= REPORT_EVERY_SECONDS:
-            log.info("waiting for %s among GPUs %s: %s", wanted, ",".join(ids), describe(held))
-            last_report = now
-        time.sleep(POLL_SECONDS)
+    ticket = None
+    try:
+        while True:
+            with _folder_lock(directory):
+                ticket = ticket or _Ticket.take(directory)
+                ahead = ticket.ahead()
+                slots, held = _try_take(n, need, ids, directory, owner, may_take=not ahead)
+                if slots is not None:
+                    return slots
+            now = time.monotonic()
+            wanted = f"{n} GPU(s) with {need} of {CAPACITY} slots free (jobs_per_gpu={jobs_per_gpu})"
+            queued = f" behind {ahead} job(s) that waited longer" if ahead else ""
+            if timeout is not None and now - start >= timeout:
+                raise LbrError(
+                    f"no room after {timeout:g} s for {wanted}{queued} among GPUs {','.join(ids)}: {describe(held)}; "
+                    "run with --resources gpu=N at most GPUs x jobs_per_gpu, or raise LBR_GPU_SLOT_TIMEOUT."
+                )
+            if last_report is None or now - last_report >= REPORT_EVERY_SECONDS:
+                log.info("waiting for %s%s among GPUs %s: %s", wanted, queued, ",".join(ids), describe(held))
+                last_report = now
+            time.sleep(POLL_SECONDS)
+    finally:
+        if ticket is not None:
+            ticket.leave()
+
+
+class _Ticket:
+    """A job's place in the queue of jobs that want slots (`<dir>/queue/<number>.ticket`, numbered in the order the
+    jobs arrived). Only the job that has waited longest may take slots, so a job that needs a whole GPU is not
+    starved by half-GPU jobs that keep arriving and fit into the room it waits for. The ticket is locked while its
+    job waits; a ticket nobody locks belongs to a job that died and is skipped (and removed where permitted)."""
+
+    def __init__(self, path: Path, fd: int):
+        self.path, self.fd = path, fd
+
+    @classmethod
+    def take(cls, directory: Path) -> _Ticket:
+        """A new ticket, after every other (call under the folder lock)."""
+        queue = directory / "queue"
+        _make_folder(queue)
+        numbers = [int(p.stem) for p in queue.glob("*.ticket") if p.stem.isdigit()]
+        path = queue / f"{max(numbers, default=0) + 1:012d}.ticket"
+        fd = _open_shared(path)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
+        return cls(path, fd)
+
+    def ahead(self) -> int:
+        """Live tickets older than this one (call under the folder lock)."""
+        count = 0
+        for path in sorted(self.path.parent.glob("*.ticket")):
+            if path.name >= self.path.name:
+                break
+            if _locked(path):
+                count += 1
+            else:
+                with contextlib.suppress(OSError):
+                    path.unlink()  # its job died while waiting
+        return count
+
+    def leave(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+def _locked(path: Path) -> bool:
+    """Whether some process holds a lock on `path` (a waiting job's ticket)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -200,7 +295,8 @@ def gpu_slots(n: int, jobs_per_gpu: int = 1, label: str = "") -> Iterator[Slots]
     """Hold `n` GPUs (shared by up to `jobs_per_gpu` jobs each) for the duration of the block and export
     CUDA_VISIBLE_DEVICES; marks the process as a GPU job (LBR_JOB_GPUS) even where lbr does not allocate."""
     if n <= 0:
-        yield Slots()
+        with _environ(JOB_GPUS_VAR, "0"):  # a CPU job by its rule: `auto` means the CPU (lbr.machine.device)
+            yield Slots()
         return
     with _environ(JOB_GPUS_VAR, str(n)):
         if not enabled():
@@ -213,8 +309,12 @@ def gpu_slots(n: int, jobs_per_gpu: int = 1, label: str = "") -> Iterator[Slots]
             yield Slots()
             return
         torch = sys.modules.get("torch")
-        if torch is not None and torch.cuda.is_initialized():
-            raise LbrError("CUDA was initialised before a GPU was assigned to this job; move CUDA calls into main().")
+        if (torch is not None and torch.cuda.is_initialized()) or cuda_driver_initialised():
+            raise LbrError(
+                "CUDA was initialised (a CUDA call, or torch.cuda.is_available() or device_count()) before a GPU was "
+                "assigned to this job, so the CUDA_VISIBLE_DEVICES it is given would be ignored; move CUDA calls "
+                "into main() (or set PYTORCH_NVML_BASED_CUDA_CHECK=1 for code that only asks whether CUDA exists)."
+            )
         timeout = os.environ.get("LBR_GPU_SLOT_TIMEOUT", "").strip()
         slots = acquire(n, ids, timeout=float(timeout) if timeout else None, jobs_per_gpu=jobs_per_gpu, label=label)
         try:
@@ -235,7 +335,7 @@ def gpu_slots(n: int, jobs_per_gpu: int = 1, label: str = "") -> Iterator[Slots]
 def holders(ids: list[str], directory: Path) -> dict[str, dict[str, int]]:
     """Who holds slots of each GPU: {gpu: {holder: slots held}}, read from the held slot files (free ones are
     taken and released again under the folder lock, so a holder that died is never listed)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    _make_folder(directory)
     with _folder_lock(directory):
         taken, held = _take_free(ids, directory)
         for fds in taken.values():
@@ -252,13 +352,13 @@ def describe(held: dict[str, dict[str, int]]) -> str:
     return "; ".join(parts) or "no GPUs"
 
 
-def _try_take(n: int, need: int, ids: list[str], directory: Path, owner: str):
+def _try_take(n: int, need: int, ids: list[str], directory: Path, owner: str, may_take: bool = True):
     """Under the folder lock: keep `need` slots on each of the `n` roomiest GPUs that have that many free, or
-    none; returns (Slots or None, holders)."""
+    none (always none unless `may_take`); returns (Slots or None, holders)."""
     taken, held = _take_free(ids, directory)
     roomy = sorted((gpu for gpu in ids if len(taken[gpu]) >= need), key=lambda gpu: -len(taken[gpu]))[:n]
     slots = None
-    if len(roomy) == n:
+    if may_take and len(roomy) == n:
         slots = Slots()
         for gpu in roomy:
             slots.ids.append(gpu)
@@ -277,10 +377,10 @@ def _take_free(ids: list[str], directory: Path) -> tuple[dict[str, list[int]], d
     held: dict[str, dict[str, int]] = {}
     for gpu in ids:
         folder = directory / f"gpu-{re.sub(r'[^A-Za-z0-9_.-]', '_', gpu)}"
-        folder.mkdir(exist_ok=True)
+        _make_folder(folder)
         taken[gpu], held[gpu] = [], {}
         for j in range(CAPACITY):
-            fd = os.open(folder / f"slot-{j:02d}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = _open_shared(folder / f"slot-{j:02d}.lock")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -296,12 +396,38 @@ def _take_free(ids: list[str], directory: Path) -> tuple[dict[str, list[int]], d
 @contextlib.contextmanager
 def _folder_lock(directory: Path) -> Iterator[None]:
     """One process at a time looks at and takes slots (held for milliseconds; dropped if the process dies)."""
-    fd = os.open(directory / "acquire.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = _open_shared(directory / "acquire.lock")
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)
+
+
+def _make_folder(folder: Path) -> None:
+    """Create a lock folder (and its parents) that every user may use: world-writable with the sticky bit, as
+    /tmp, since users who share GPUs share LBR_GPU_SLOT_DIR. A folder that exists is left as it is."""
+    if folder.is_dir():
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)  # the user's own folders keep their modes
+    try:
+        folder.mkdir()
+    except FileExistsError:
+        return
+    with contextlib.suppress(OSError):
+        os.chmod(folder, SHARED_FOLDER_MODE)  # past the umask
+
+
+def _open_shared(path: Path) -> int:
+    """Open a lock file for reading and writing, creating it readable and writable by every user (past the
+    umask): a slot file made by one user's job must open in another user's job."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, SHARED_FILE_MODE)
+    except FileExistsError:
+        return os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, SHARED_FILE_MODE)
+    return fd
 
 
 @contextlib.contextmanager

@@ -27,11 +27,28 @@ def mlpae_widths(n_inputs: int, latent: int, depth: int) -> list[int]:
     return [int(w) for w in np.linspace(latent, n_inputs, depth).astype(int)[::-1]]
 
 
-class DCAE(nn.Module):
+class EncoderDecoder(nn.Module):
+    """An autoencoder as its two halves: `encode` gives the code (what Fig. 10's probe reads), `decode` the
+    reconstruction; the parameters are `encoder.*` and `decoder.*`."""
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module):
+        super().__init__()
+        self.encoder, self.decoder = encoder, decoder
+
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode(self, code):
+        return self.decoder(code)
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+class DCAE(EncoderDecoder):
     """`depth` stride-2 3x3 convolutions down to `latent` channels, mirrored transposed convolutions back."""
 
     def __init__(self, in_shape: tuple[int, int, int], latent: int = 512, depth: int = 3):
-        super().__init__()
         c, h, w = in_shape
         if depth < 2:
             raise LbrError(f"DCAE depth must be at least 2, not {depth}.")
@@ -51,28 +68,17 @@ class DCAE(nn.Module):
         for fin, fout in zip(back[:-2], back[1:-1]):
             dec += [nn.ConvTranspose2d(fin, fout, 3, stride=2, padding=1, output_padding=1), nn.ReLU()]
         dec += [nn.ConvTranspose2d(back[-2], c, 3, stride=2, padding=1, output_padding=1), nn.Sigmoid()]
-        self.encoder = nn.Sequential(*enc)
-        self.decoder = nn.Sequential(*dec)
-
-    def encode(self, x):
-        return self.encoder(x)
-
-    def decode(self, code):
-        return self.decoder(code)
-
-    def forward(self, x):
-        return self.decoder(self.encoder(x))
+        super().__init__(nn.Sequential(*enc), nn.Sequential(*dec))
 
 
 def _hidden(fin: int, fout: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(fin, fout, bias=False), nn.BatchNorm1d(fout), nn.ReLU())
 
 
-class MLPAE(nn.Module):
+class MLPAE(EncoderDecoder):
     """Flatten, [Linear(no bias) -> BN -> ReLU] x (depth - 2), Linear to `latent`; mirrored decoder, Sigmoid."""
 
     def __init__(self, in_shape: tuple[int, int, int], latent: int = 512, depth: int = 3):
-        super().__init__()
         if depth < 2:
             raise LbrError(f"MLPAE depth must be at least 2, not {depth}.")
         d = int(np.prod(in_shape))
@@ -83,17 +89,7 @@ class MLPAE(nn.Module):
         back = widths[::-1]
         dec: list[nn.Module] = [_hidden(fin, fout) for fin, fout in zip(back[:-2], back[1:-1])]
         dec += [nn.Linear(back[-2], d), nn.Unflatten(1, tuple(in_shape)), nn.Sigmoid()]
-        self.encoder = nn.Sequential(*enc)
-        self.decoder = nn.Sequential(*dec)
-
-    def encode(self, x):
-        return self.encoder(x)
-
-    def decode(self, code):
-        return self.decoder(code)
-
-    def forward(self, x):
-        return self.decoder(self.encoder(x))
+        super().__init__(nn.Sequential(*enc), nn.Sequential(*dec))
 
 
 def build_autoencoder(arch: str, in_shape: tuple[int, int, int], latent: int = 512, depth: int = 3) -> nn.Module:

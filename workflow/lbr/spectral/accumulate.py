@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from collections.abc import Iterator
 
 import numpy as np
@@ -25,12 +26,13 @@ def tracked_chunks(n: int, size: int, what: str, unit: str) -> Iterator[slice]:
 class SymmetricSum:
     """A running float64 sum of A^T A (`add_rows`) or A A^T (`add_cols`) over chunks A.
 
-    On the CPU each update is a BLAS symmetric rank-k update (one triangle, half the flops of a GEMM) and the
-    other triangle is filled once at the end, block by block; on a GPU it is a torch addmm (`blas=False` runs
-    that path on the CPU too, so that it is tested without a GPU)."""
+    On the CPU each update is a BLAS symmetric rank-k update (one triangle, half the flops of a GEMM; SciPy's) and
+    the other triangle is filled once at the end, block by block; on a GPU, and on a CPU without SciPy (a bare
+    machine running bench/gpu_check.py), it is a torch addmm (`blas=False` runs that path on the CPU too, so that
+    it is tested without a GPU)."""
 
     def __init__(self, size: int, device: torch.device, blas: bool | None = None):
-        self.cpu = device.type == "cpu" if blas is None else blas
+        self.cpu = (device.type == "cpu" and importlib.util.find_spec("scipy") is not None) if blas is None else blas
         if self.cpu:
             self.acc = np.zeros((size, size), dtype=np.float64, order="F")
         else:

@@ -36,3 +36,19 @@ def load(path: str | os.PathLike) -> dict:
     out["rank"] = int(out["rank"])
     out["n_train"] = int(out["n_train"])
     return out
+
+
+def load_eigenvalues(path: str | os.PathLike) -> np.ndarray:
+    """Only the D eigenvalues of an eigenbasis file (0 beyond the rank), read without its eigenvectors: what the
+    workflow needs while it plans the Fig. 4 levels."""
+    with np.load(path, allow_pickle=False) as z:
+        ev = np.asarray(z["eigenvalues"], dtype=np.float64)
+        shape = tuple(int(v) for v in z["shape"])
+        rank = int(z["rank"]) if "rank" in z.files else None
+    d = int(np.prod(shape))
+    out = np.zeros(d)
+    out[: min(d, len(ev))] = ev[:d]
+    if rank is None:
+        rank = int((out > RANK_RTOL * out[0]).sum()) if out[0] > 0 else 0
+    out[rank:] = 0
+    return out

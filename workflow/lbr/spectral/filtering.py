@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from lbr.io import atomic_path, save_json
+from lbr.machine.device import float32_math
 from lbr.spectral import preprocess as pp
 from lbr.spectral.accumulate import chunks, tracked_chunks
 from lbr.spectral.pixels import standardize
@@ -29,10 +30,12 @@ def filter_split(
     center: np.ndarray | None = None,
 ) -> dict:
     """Project one split, divide each image by its std, subtract `center` (default: this split's own mean
-    image) and write float16 N x H x W x C atomically. Returns statistics, with this split's mean image."""
+    image) and write float16 N x H x W x C atomically. Returns statistics, with this split's mean image. The
+    float32 projections run in IEEE float32 on a GPU too (`float32_math`), whatever TF32 setting the process has
+    (TORCH_ALLOW_TF32_CUBLAS_OVERRIDE, a user's `torch.backends.fp32_precision`)."""
     mean = torch.as_tensor(spectrum["mean"], device=device)
     vectors = torch.as_tensor(spectrum["eigenvectors"], device=device, dtype=torch.float32)
-    with atomic_path(out_path) as tmp:
+    with atomic_path(out_path) as tmp, float32_math():
         arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(len(x), *x.shape[1:]))
         total = torch.zeros(mean.numel(), dtype=torch.float64, device=device)
         energy_in, energy_kept = 0.0, 0.0

@@ -2,10 +2,19 @@
 import: `project` works on NumPy arrays and torch tensors alike).
 
 A subspace is named `{side}-{level}`: side is `top` or `bottom`; level is a variance share such as `0.25`,
-or `g{i}` for point i of the authors' grid (g0 = half of the directions, g1..g8 their variance grid).
-`top-s` keeps the largest set of leading directions whose cumulative share stays below s (the authors'
-`explained < pct`); `bottom-s` is the orthogonal complement of `top-(1-s)`, so top-s and bottom-(1-s)
-projectors sum to the identity.
+or `g{i}` for point i of the authors' grid (g0 = half of the directions, g1..g8 their variance grid; g1 splits
+off the first direction: top-g1 is it alone, bottom-g1 everything but it). `top-s` keeps the largest set of leading
+directions whose cumulative share stays below s (the authors' `explained < pct`); `bottom-s` is the orthogonal
+complement of `top-(1-s)`, so top-s and bottom-(1-s) projectors sum to the identity. `"1"` keeps every direction
+(the unfiltered data) on either side.
+
+A level exists on a dataset when its side keeps at least one direction and not all of them. Only the first
+direction can make a share fail, the same way on both sides: a top share at or below the first direction's share
+of the variance would keep nothing, a bottom share at or above one minus it would keep everything. Such a level is
+replaced by the nearest subspace that exists (the first direction alone on top, everything but it at the bottom),
+marked `substituted`, with its actual `variance_kept` and `dims`; never a silent "everything"
+(`feasible_shares` says the range in one sentence). Levels that keep the same directions are one subspace
+(`distinct_levels`), trained once.
 
 Directions are those of the whole pixel space, D of them (`n_directions`), in descending order of train
 variance. The centred train images span at most min(D, N - 1) of them (`rank`); the others carry no train
@@ -23,6 +32,8 @@ import numpy as np
 
 from lbr.errors import LbrError
 
+ANNOUNCED: dict[str, set] = {}
+"""What the workflow already said about the levels in this process (its Snakefile may be read more than once)."""
 LEVEL_RE = re.compile(r"^(?:g(\d+)|(0(?:\.\d+)?|1(?:\.0+)?|\.\d+))$")
 
 
@@ -49,6 +60,7 @@ class Subspace:
     variance_kept: float
     n_directions: int
     rank: int | None = None  # directions with train variance; None: all n_directions
+    substituted: bool = False  # the level kept no direction or every one; this is the nearest subspace that exists
 
     @property
     def outside_span(self) -> int:
@@ -116,18 +128,58 @@ def resolve(eigenvalues: np.ndarray, side: str, level: str, grid: Grid | None = 
             share = pct if side == "top" else 1.0 - pct
     else:
         share = float(level)
+        if share <= 0:
+            raise LbrError(f"{side}-{level} keeps no direction; give a share of the variance in (0, 1].")
         pct = share if side == "top" else 1.0 - share
         k_top = int((cum < pct).sum())
+    if m.group(1) is None and share == 1.0:  # "1": every direction, the unfiltered data, on either side
+        k_top = n_dir if side == "top" else 0
+        substituted = False
+    else:  # the top keeps the first direction at least, the bottom leaves it out at least
+        substituted = not 1 <= k_top <= n_dir - 1
+        k_top = min(max(k_top, 1), n_dir - 1)
     dims = k_top if side == "top" else n_dir - k_top
     if dims == 0:
-        first = 100 * cum[0]
-        raise LbrError(
-            f"{side}-{level} keeps no direction (the first direction alone holds {first:.2f}% of the variance); "
-            "pick a share that leaves at least one direction on that side."
-        )
+        raise LbrError(f"{side}-{level} keeps no direction: the data have {n_dir} direction(s).")
     kept_top = float(cum[k_top - 1]) if k_top > 0 else 0.0
     kept = kept_top if side == "top" else 1.0 - kept_top
-    return Subspace(side, str(level), k_top, dims, pct, share, kept, n_dir, rank)
+    return Subspace(side, str(level), k_top, dims, pct, share, kept, n_dir, rank, substituted)
+
+
+def feasible_shares(eigenvalues: np.ndarray) -> str:
+    """One sentence: the shares of the variance that keep at least one direction and not all on each side."""
+    first = 100 * float(cumulative_share(eigenvalues)[0])
+    return (
+        f"the first direction alone holds {first:.2f}% of the variance, so top shares above {first:.2f}% and bottom "
+        f"shares below {100 - first:.2f}% exist; a top share at or below it keeps the first direction alone and a "
+        "bottom share at or above the other keeps everything but the first direction"
+    )
+
+
+def substitution(sub: Subspace) -> str:
+    """What replaced a level that does not exist on this dataset, in words ('' when it exists)."""
+    if not sub.substituted:
+        return ""
+    what = "the first direction alone" if sub.side == "top" else "every direction but the first"
+    return (
+        f"{sub.side}-{sub.level} does not exist here; it keeps {what} ({100 * sub.variance_kept:.2f}% of the variance)"
+    )
+
+
+def distinct_levels(
+    eigenvalues: np.ndarray, side: str, levels: list[str], grid: Grid | None = None
+) -> list[tuple[Subspace, list[str]]]:
+    """The subspaces `levels` of one side resolve to, each once, in the order first requested: (the subspace of a
+    level that resolves to it, not substituted where one is, and every requested level that does)."""
+    out: dict[int, tuple[Subspace, list[str]]] = {}
+    for level in levels:
+        sub = resolve(eigenvalues, side, str(level), grid)
+        if sub.k_top not in out:
+            out[sub.k_top] = (sub, [str(level)])
+            continue
+        kept, requested = out[sub.k_top]
+        out[sub.k_top] = (sub if kept.substituted and not sub.substituted else kept, [*requested, str(level)])
+    return list(out.values())
 
 
 def resolve_sides(eigenvalues: np.ndarray, levels: dict, grid: Grid) -> list[Subspace]:

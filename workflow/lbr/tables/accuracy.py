@@ -9,11 +9,12 @@ import pandas as pd
 
 from lbr.errors import LbrError
 from lbr.io import load_json
+from lbr.scorecard.stats import t_bound
 
 TABLE_COLUMNS = [
     "dataset", "arch", "side", "share", "variance_kept", "dims", "aug", "loss", "seed", "epochs", "test_acc",
     "test_acc_macro", "test_loss", "level", "n_directions", "n_classes", "width", "n_params", "train_seconds",
-    "images_per_s", "device",
+    "images_per_s", "device", "substituted", "requested",
 ]  # fmt: skip
 
 
@@ -32,45 +33,59 @@ def metrics_table(paths: list[str | os.PathLike]) -> pd.DataFrame:
 
 
 def accuracy_curve(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean (and min/max over seeds) accuracy per subspace, in percent, sorted by variance kept."""
-    g = rows.groupby("level", sort=False).agg(
-        x=("variance_kept", "mean"), acc=("test_acc", "mean"), lo=("test_acc", "min"), hi=("test_acc", "max")
-    )
-    return (g * 100).sort_values("x")
-
-
-def gap_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Bottom minus top accuracy (points) at comparable variance, per dataset, arch and aug: the claim in one
-    number per curve pair, with what was compared (variance in percent).
-
-    Where the two curves' variance ranges overlap, the gap is the mean over that shared range of the interpolated
-    difference (compared = 'shared range', from x_lo to x_hi). Where they do not overlap (bottom levels all hold less
-    variance than top levels), nothing is interpolated: the gap is that of the two nearest points
-    (compared = 'nearest points', bottom at bottom_x, top at top_x, `distance` apart); the caller decides whether
-    they are near enough to compare."""
+    """Per subspace (level) of one side, in percent and sorted by variance kept: the seed mean of the accuracy
+    (`acc`), its 95% t interval over seeds (`lo`, `hi`; the mean itself with one seed), the seeds (`n`), and whether
+    the level was substituted by the nearest one that exists (`substituted`, when the table says)."""
     out = []
-    for key, rows in table.groupby(["dataset", "arch", "aug"]):
-        curves = {s: accuracy_curve(rows[rows["side"] == s]) for s in ("top", "bottom")}
-        if any(c.empty for c in curves.values()):
-            continue
-        top, bottom = curves["top"], curves["bottom"]
-        ranges = {
-            f"{side}_{end}": float(getattr(curves[side]["x"], end)())
-            for side in ("top", "bottom")
-            for end in ("min", "max")
-        }
-        lo, hi = max(ranges["top_min"], ranges["bottom_min"]), min(ranges["top_max"], ranges["bottom_max"])
-        if hi >= lo:
-            grid = np.linspace(lo, hi, 20) if hi > lo else np.array([lo])
-            diff = np.interp(grid, bottom["x"], bottom["acc"]) - np.interp(grid, top["x"], top["acc"])
-            gap = {"bottom_minus_top": float(diff.mean()), "compared": "shared range", "x_lo": lo, "x_hi": hi}
-            gap |= {"bottom_x": np.nan, "top_x": np.nan, "distance": 0.0}
-        else:
-            apart = np.abs(bottom["x"].to_numpy()[:, None] - top["x"].to_numpy()[None, :])
-            i, j = np.unravel_index(int(np.argmin(apart)), apart.shape)
-            b, t = bottom.iloc[i], top.iloc[j]
-            gap = {"bottom_minus_top": float(b["acc"] - t["acc"]), "compared": "nearest points"}
-            gap |= {"x_lo": np.nan, "x_hi": np.nan, "bottom_x": float(b["x"]), "top_x": float(t["x"])}
-            gap |= {"distance": float(apart[i, j])}
-        out.append(dict(zip(["dataset", "arch", "aug"], key)) | gap | ranges)
-    return pd.DataFrame(out)
+    for level, part in rows.groupby("level", sort=False):
+        acc = 100 * part["test_acc"].to_numpy(dtype=float)
+        lo, hi = t_bound(acc, 0.05) if len(acc) > 1 else (acc.mean(), acc.mean())
+        sub = bool(part["substituted"].fillna(False).astype(bool).any()) if "substituted" in part else False
+        x = 100 * float(part["variance_kept"].mean())
+        out.append({"level": level, "x": x, "acc": acc.mean(), "lo": lo, "hi": hi, "n": len(acc), "substituted": sub})
+    columns = ["level", "x", "acc", "lo", "hi", "n", "substituted"]
+    return pd.DataFrame(out, columns=columns).sort_values("x").set_index("level")
+
+
+def seed_curves(rows: pd.DataFrame) -> dict[int, pd.DataFrame]:
+    """{seed: its curve (x = variance kept, acc; percent, sorted by x)} of one side."""
+    return {
+        int(seed): pd.DataFrame({"x": 100 * part["variance_kept"].astype(float), "acc": 100 * part["test_acc"]})
+        .sort_values("x")
+        .reset_index(drop=True)
+        for seed, part in rows.groupby("seed")
+    }
+
+
+def at_variance(curve: pd.DataFrame, x: float) -> float:
+    """A curve's accuracy at variance x (percent): interpolated inside its range; NaN outside it."""
+    xs, ys = curve["x"].to_numpy(), curve["acc"].to_numpy()
+    if x < xs[0] - 1e-9 or x > xs[-1] + 1e-9:
+        return float("nan")
+    return float(np.interp(x, xs, ys))
+
+
+def level_gaps(rows: pd.DataFrame) -> pd.DataFrame:
+    """Bottom minus top accuracy (points) at each bottom level of one (dataset, arch, aug), per seed (seeds present
+    on both sides): the top curve of the same seed interpolated at the bottom level's variance (`compared` = 'equal
+    variance'), or, where the bottom level holds less variance than every top level, the top's lowest level
+    ('a fortiori': top subspaces are nested, so the top curve below its range can only be lower). Bottom levels
+    above the top curve's range are not compared. One row per (level, seed)."""
+    sides = {s: seed_curves(rows[rows["side"] == s]) for s in ("top", "bottom")}
+    seeds = sorted(set(sides["top"]) & set(sides["bottom"]))
+    out = []
+    for seed in seeds:
+        top, bottom = sides["top"][seed], sides["bottom"][seed]
+        low = top.iloc[0]
+        for _, point in bottom.iterrows():
+            if point["x"] < low["x"] - 1e-9:
+                top_acc, compared, top_x = float(low["acc"]), "a fortiori", float(low["x"])
+            else:
+                top_acc, compared, top_x = at_variance(top, point["x"]), "equal variance", float(point["x"])
+            if np.isnan(top_acc):
+                continue
+            out.append({"seed": seed, "bottom_x": float(point["x"]), "top_x": top_x, "compared": compared,
+                        "bottom_acc": float(point["acc"]), "top_acc": top_acc,
+                        "gap": float(point["acc"]) - top_acc})  # fmt: skip
+    columns = ["seed", "bottom_x", "top_x", "compared", "bottom_acc", "top_acc", "gap"]
+    return pd.DataFrame(out, columns=columns)

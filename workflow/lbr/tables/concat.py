@@ -18,6 +18,13 @@ def require_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
         raise LbrError(f"{what} lacks columns {missing}; rebuild it with the current workflow.")
 
 
+def require_rows(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    """The column check, and an empty table refused as well: a figure drawn from no rows would look finished."""
+    require_columns(frame, columns, what)
+    if frame.empty:
+        raise LbrError(f"{what} has no rows; rebuild it with the current workflow after its jobs have run.")
+
+
 def concat_csv(paths: list[str], out: str | os.PathLike) -> pd.DataFrame:
     """Concatenate tables with the same columns (union of columns, in first-seen order)."""
     if not paths:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from lbr.errors import LbrError
+from lbr.scorecard.stats import difference
 from lbr.tables.dynamics import band_table, load_energies, run_scale
 from lbr.theory.noise import NoiseSpec
 
@@ -75,38 +76,31 @@ def _lead(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return table[LEAD + [c for c in table if c not in LEAD]]
 
 
-SEED_SE = 2.0
-"""A change counts as beyond seed noise when it exceeds SEED_SE standard errors of a difference of seed means."""
-
-
 def final_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per (dataset, arch, depth, noise): the probe accuracy after the last trained epoch over seeds (mean, std,
-    count), its change against no noise (`delta`, accuracy units) and the seed noise of that change.
-
-    Seed noise: `pooled_sd` is the within-noise standard deviation of the final accuracy over seeds, pooled over
-    every noise of the run (sqrt of the mean of the per-noise variances, ddof 1), and `delta_se` = pooled_sd
-    sqrt(1/n + 1/n_none), the standard error of a difference of two seed means (NaN with fewer than two seeds)."""
+    """Per (dataset, arch, depth, noise): the probe accuracy after the last trained epoch over seeds (mean, seeds)
+    and its change against no noise with the 95% interval of that change (`delta`, `delta_lo`, `delta_hi`, accuracy
+    units): paired by seed when both noises ran the same seeds (t on the differences), Welch's t otherwise; NaN
+    bounds with one seed."""
     runs = ["dataset", "arch", "depth", "noise_label", "seed"]
     last = table["trained_epochs"] - 1 if "trained_epochs" in table else table.groupby(runs)["epoch"].transform("max")
     final = table[table["epoch"] == last]
     keys = ["dataset", "arch", "depth", "noise_label"]
     first = ["noise", "ratio", "patch", "sigma", "code_size", "K", "K_capped", "rank"]
     first += [c for c in THEORY.values() if c in final]
-    agg = final.groupby(keys, sort=False).agg(
-        acc_mean=("probe_acc", "mean"),
-        acc_std=("probe_acc", "std"),
-        n_seeds=("probe_acc", "size"),
-        **{c: (c, "first") for c in first if c in final},
-    )
     out = []
-    for _, run in agg.reset_index().groupby(["dataset", "arch", "depth"], sort=False):
-        run = run.copy()
+    for (dataset, arch, depth), run in final.groupby(keys[:3], sort=False):
         base = run[run["noise"] == "none"]
-        ok = run["n_seeds"] >= 2
-        pooled = float(np.sqrt(run.loc[ok, "acc_std"].pow(2).mean())) if ok.any() else np.nan
-        n_none = int(base["n_seeds"].iloc[0]) if len(base) else 0
-        run["delta"] = run["acc_mean"] - (float(base["acc_mean"].iloc[0]) if len(base) else np.nan)
-        run["pooled_sd"] = pooled
-        run["delta_se"] = pooled * np.sqrt(1 / run["n_seeds"] + 1 / n_none) if n_none else np.nan
-        out.append(run)
-    return pd.concat(out, ignore_index=True) if out else agg.reset_index()
+        base_acc = dict(zip(base["seed"].astype(int), base["probe_acc"].astype(float)))
+        for label, rows in run.groupby("noise_label", sort=False):
+            acc = dict(zip(rows["seed"].astype(int), rows["probe_acc"].astype(float)))
+            change = difference(acc, base_acc) if base_acc else None
+            row = {"dataset": dataset, "arch": arch, "depth": depth, "noise_label": label}
+            row |= {c: rows[c].iloc[0] for c in first if c in rows}
+            row |= {"acc_mean": float(np.mean(list(acc.values()))), "n_seeds": len(acc)}
+            row |= {
+                "delta": change.value if change else np.nan,
+                "delta_lo": change.lo if change else np.nan,
+                "delta_hi": change.hi if change else np.nan,
+            }
+            out.append(row)
+    return pd.DataFrame(out)

@@ -11,7 +11,7 @@ from lbr.io import load_json, save_csv
 from lbr.training.history import read_history
 
 TABLE_COLUMNS = ["latent", "guidance", "epoch", "split", "recon_loss", "acc_linear", "acc_mlp"]
-EXTRA_COLUMNS = ["dataset", "seed", "acc_linear_macro", "acc_mlp_macro", "ce_linear", "ce_mlp"]
+EXTRA_COLUMNS = ["dataset", "seed", "acc_linear_macro", "acc_mlp_macro", "ce_linear", "ce_mlp", "train_recon_loss"]
 SCALE_COLUMNS = ["n_train", "trained_epochs", "image_size", "width"]  # what the run was trained on (metrics.json)
 
 
@@ -33,6 +33,7 @@ def table_rows(history: list[dict], dataset: str, latent: int, guidance: float, 
                 "acc_mlp_macro": math.nan,
                 "ce_linear": r["train_ce_linear"],
                 "ce_mlp": r["train_ce_mlp"],
+                "train_recon_loss": r["train_recon"],
             }
         )
         if not math.isnan(r.get("valid_recon", math.nan)):
@@ -48,6 +49,7 @@ def table_rows(history: list[dict], dataset: str, latent: int, guidance: float, 
                     "acc_mlp_macro": r["valid_acc_mlp_macro"],
                     "ce_linear": r["valid_ce_linear"],
                     "ce_mlp": r["valid_ce_mlp"],
+                    "train_recon_loss": r["train_recon"],  # the epoch's training MSE beside its validation MSE
                 }
             )
     return rows

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 PREPROCESSING = {
     "standardize": "pixels/255, minus the train mean image, divided by the global std (authors' Apr code, Feb Fig. 7)",
     "raw": "pixels/255, uncentred (authors' Feb Fig. 2 code; its top direction is close to the mean image)",
-    "per_image": "each image divided by its own std, minus the train mean (paper Sec. 6.1, as the eigenbasis)",
+    "per_image": "each image divided by its own std, minus the train mean (the authors' classification_pca.py "
+    "normalize, DIGEST 6.1; as the eigenbasis)",
 }
 MEASURES = ("paper", "code")
 RANK_RTOL = 1e-11

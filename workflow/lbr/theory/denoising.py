@@ -17,14 +17,33 @@ then holds to the last bit instead of to round-off.
 
 from __future__ import annotations
 
+import logging
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 import torch
 
 from lbr.errors import LbrError
 from lbr.machine.progress import heartbeat, track
+from lbr.theory import pca_mask
 from lbr.theory.alignment import Basis, Moments, curves, pca_basis
-from lbr.theory.noise import KINDS, NoiseSpec, blocks, first_moment, patch_index, patch_of_pixel, second_moment  # noqa: F401
+from lbr.theory.noise import (  # noqa: F401
+    KINDS,
+    NoiseSpec,
+    blocks,
+    first_moment,
+    m1_operator,
+    patch_index,
+    patch_of_pixel,
+    second_moment,
+)
+from lbr.theory.pca_mask import keep_probability
+from lbr.theory.span import span_basis, span_feature_basis
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
 
 DEFAULT_JITTER = 1e-6
 NEEDS_COVARIANCE = (
@@ -77,7 +96,8 @@ def optimal_encoder(
     d = b.shape[0]
     if not 1 <= k <= d:
         raise LbrError(f"latent dimension K={k} must lie in 1..D={d}.")
-    a = spec.m1_scale**2 * (b @ b)
+    g = m1_operator(b, spec)  # M1 = G X
+    a = g @ b @ b @ g.T
     _, v = generalized_eigh(second_moment(b, spec, shape, n), a=a, jitter=jitter)
     return v[:, :k]
 
@@ -86,11 +106,18 @@ def noise_inputs(
     moments: Moments, specs: list[NoiseSpec], rank_rtol: float, device: torch.device
 ) -> tuple[Basis, torch.Tensor]:
     """The PCA basis and X^T X (on `device`) every noise computation starts from, once each noise is known to
-    fit the images."""
+    fit the images. With fewer images than pixels the basis holds only the r <= N directions of the images' span
+    (`span_basis`), and every noise is then solved in that span (`feature_basis`)."""
     for spec in specs:
         spec.check_shape(moments.shape)
     if moments.xtx is None:
         raise LbrError(NEEDS_COVARIANCE)
+    if moments.n < moments.d:
+        basis = span_basis(moments, rank_rtol, device)
+        log.info(
+            "N=%d images < D=%d pixels: Theorem 3 solved in their span (rank %d)", moments.n, moments.d, basis.rank
+        )
+        return basis, moments.xtx.to(device)
     return pca_basis(moments, rank_rtol, device), moments.xtx.to(device)
 
 
@@ -104,6 +131,8 @@ def second_moment_in_basis(
     s = basis.s.to(b.device)
     if spec.kind == "gaussian":
         return torch.diag(s + n * spec.sigma**2)
+    if spec.kind == "pca_mask":
+        return torch.diag(keep_probability(basis.s, spec)[0].to(b.device) * s)
     if spec.kind == "none" or spec.ratio == 0:
         return torch.diag(s)
     p = spec.ratio
@@ -118,15 +147,29 @@ def second_moment_in_basis(
 
 
 def feature_basis(
-    basis: Basis, b: torch.Tensor, spec: NoiseSpec, shape: tuple[int, int, int], n: int, jitter: float = DEFAULT_JITTER
+    basis: Basis,
+    b: torch.Tensor,
+    spec: NoiseSpec,
+    shape: tuple[int, int, int],
+    n: int,
+    jitter: float = DEFAULT_JITTER,
+    route: str = "auto",
 ) -> torch.Tensor:
     """Orthonormal r x r Q whose first K columns span the denoising-optimal features V_K^T X, for every K.
 
     Coordinates are those of the PCA features U_r (X = U_r diag(s)^{1/2} P_r^T), so the PCA subspace of
-    every K is spanned by the first K unit vectors. QR keeps the nested spans (paper Sec. 6.8).
+    every K is spanned by the first K unit vectors. QR keeps the nested spans (paper Sec. 6.8). route 'span'
+    solves it in the span of the images (`lbr.theory.span`, the same result from rank-sized problems), 'full' in
+    D dimensions; 'auto' takes the span when the basis holds only the span's directions (N < D, `noise_inputs`).
     """
     r, d = basis.rank, basis.d
     device = b.device
+    if spec.kind == "pca_mask":  # diagonal in the PCA basis: a permutation (lbr.theory.pca_mask)
+        return pca_mask.feature_basis(basis, spec).to(device)
+    if route not in ("auto", "span", "full"):
+        raise LbrError(f"the Theorem 3 route must be auto, span or full, not '{route}'.")
+    if route == "span" or (route == "auto" and basis.p is not None and basis.p.shape[1] < d):
+        return span_feature_basis(basis, b, spec, shape, n, jitter)
     with heartbeat(f"{spec.label}: denoising-optimal features (D={d}, rank {r})"):
         m2 = second_moment_in_basis(basis, b, spec, shape, n)
         factor = torch.zeros(d, r, dtype=torch.float64, device=device)
@@ -210,6 +253,8 @@ def noise_check(
 
     k_max: the largest angle is computed exactly for K <= k_max (None or "all": every K).
     """
+    import pandas as pd  # here, not at the top: bench/gpu_check.py imports this module without pandas
+
     q = feature_basis(basis, b, spec, shape, n, jitter)
     ang = principal_angles(q, None if k_max in (None, "all") else int(k_max))
     exact = ang["max_angle_deg"]
@@ -242,6 +287,8 @@ def impact_table(
     impact_pct = 100 (rho_T - rho_0) / rho_0 for Eq. 7's ratio (column alignment), impact_pct_code the same for
     the authors' variant (alignment_code); the figure picks one (fig7.measure).
     """
+    import pandas as pd  # here, not at the top: bench/gpu_check.py imports this module without pandas
+
     base = alignment_under_noise(basis, feature_basis(basis, b, NoiseSpec("none"), shape, n, jitter))
     frames = []
     for spec in track(specs, f"alignment under {len(specs)} noises", len(specs), "noises"):

@@ -1,9 +1,9 @@
 """Which sufficient statistics a dataset's closed forms get (config `closed_form.method`), decided per dataset.
 
 The alignment sweep (Fig. 2) works from either X^T X (D x D) or the Gram matrix X X^T (N x N). The denoising
-solve of Theorem 3 (Fig. 7, the noise check and Fig. 10's theory) needs X^T X itself: its noise second moment is
-a D x D matrix, masking mixes pixels, and the Gram matrix does not determine it. So with method `auto` a dataset's
-statistics are the covariance when N >= D, or when Fig. 7, the noise check or Fig. 10 read them (on a small
+solve of Theorem 3 (Figs. 7 and 11, the noise check and Fig. 10's theory) needs X^T X itself: its noise second
+moment is a D x D matrix, masking mixes pixels, and the Gram matrix does not determine it. So with method `auto`
+a dataset's statistics are the covariance when N >= D, or when one of those reads them (on a small
 dataset N < D the D x D covariance is still cheap: 32x32x3 gives 3072 x 3072, 75 MB), and the Gram matrix
 otherwise. An explicit `gram` that a consumer cannot use stops the planning with one sentence. No torch: the
 workflow plans with it.
@@ -14,7 +14,7 @@ from __future__ import annotations
 from lbr.errors import LbrError
 
 METHODS = ("auto", "covariance", "gram")
-COVARIANCE_CONSUMERS = ("fig7", "noise_check", "fig10")  # config sections whose jobs solve Theorem 3
+COVARIANCE_CONSUMERS = ("fig7", "noise_check", "fig10", "fig11")  # config sections whose jobs solve Theorem 3
 FIXED_PREPROCESSING = {"fig10": "standardize"}  # Fig. 10's theory reads the pixels its trainer's noise lives on
 
 

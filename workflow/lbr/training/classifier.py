@@ -257,6 +257,7 @@ def train_classifier(
         "variance_kept": info.get("variance_kept"),
         "dims": info.get("dims"),
         "n_directions": info.get("n_directions"),
+        "substituted": bool(info.get("substituted", False)),
     }
     write_history(out_history, history)
     save_json(out_metrics, metrics)

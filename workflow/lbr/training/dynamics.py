@@ -34,6 +34,7 @@ from lbr.spectral import direction_energy as dyn
 from lbr.spectral.accumulate import chunks
 from lbr.spectral.pixels import standardization
 from lbr.theory.noise import NoiseSpec
+from lbr.theory.pca_mask import Components
 from lbr.training import probe as ridge_probe
 from lbr.training.history import write_history
 from lbr.training.loop import LoopConfig, fingerprint, fit
@@ -48,9 +49,10 @@ class ReconstructionTask:
     """MSE between images in [0, 1] and their reconstructions; the N x H x W x C images live on the device as the
     policy stores them (uint8 pixels, or pixels / 255 in float16 or float32).
 
-    With a `noise` (and the `frame` of its standardized coordinates: mean image 1 x C x H x W, global std) the
-    model sees each training batch corrupted, drawn from the epoch's generator, and is scored against the clean
-    batch (a denoising autoencoder); evaluation reconstructs clean test images."""
+    With a `noise` (and the `frame` of its standardized coordinates: mean image 1 x C x H x W, global std; for a
+    pca_mask also the principal `components` of those pixels) the model sees each training batch corrupted, drawn
+    from the epoch's generator, and is scored against the clean batch (a denoising autoencoder); evaluation
+    reconstructs clean test images."""
 
     def __init__(
         self,
@@ -60,6 +62,7 @@ class ReconstructionTask:
         policy: Policy,
         noise: NoiseSpec | None = None,
         frame: tuple[torch.Tensor, float] | None = None,
+        components: Components | None = None,
     ):
         self.train, self.test = policy.store(train, 255.0), policy.store(test, 255.0)
         self.eval_batch, self.policy = eval_batch, policy
@@ -68,6 +71,7 @@ class ReconstructionTask:
         if self.noise is not None and frame is None:
             raise LbrError("a noisy reconstruction task needs the mean image and std of its standardized pixels.")
         self.frame = frame
+        self.components = components  # a pca_mask's principal components of the standardized train pixels
 
     def inputs(self, images: torch.Tensor) -> torch.Tensor:
         """Stored images -> float32 N x C x H x W in [0, 1], in the policy's layout."""
@@ -78,7 +82,7 @@ class ReconstructionTask:
         if self.noise is None:
             return F.mse_loss(model(x).float(), x)
         mean, std = self.frame
-        noisy = self.policy.layout(self.noise.corrupt(x, gen, mean, std))
+        noisy = self.policy.layout(self.noise.corrupt(x, gen, mean, std, components=self.components))
         return F.mse_loss(model(noisy).float(), x)
 
     def evaluate(self, model, epoch):
@@ -235,11 +239,13 @@ def run(
     labels = np.zeros(len(x_train), np.int64) if y_train is None else np.asarray(y_train)
     subset = draw_subset(labels, settings.train_subset, settings.subset_seed, "dynamics.train_subset")
     t0 = time.time()
-    frame = None
+    frame, components = None, None
     if noise is not None and not noise.clean:
         noise.check_shape(x_train.shape[1:])
         frame = noise_frame(x_train, device)  # the whole split's, as the closed forms' standardized pixels
         log.info(f"noise {noise.label} in standardized pixels: train mean image, global std {frame[1]:.6g}")
+        if noise.kind == "pca_mask":  # drawn in the PCA basis of the same pixels (lbr.theory.pca_mask)
+            components = Components.of_images(x_train, device)
     x_train = subset.rows(x_train)
     train = torch.as_tensor(x_train).to(device)
     test = torch.as_tensor(x_test).to(device)
@@ -269,7 +275,7 @@ def run(
     if denoising:
         args = (subset.rows(labels), test, y_test, n_classes, settings.probe_epochs, settings.probe_ridge)
         prober = ProbeRecorder(train, *args, settings.measure_batch, probe_sidecar, policy, device)
-    task = ReconstructionTask(train, test, settings.measure_batch, policy, noise, frame)
+    task = ReconstructionTask(train, test, settings.measure_batch, policy, noise, frame, components)
     stats: dict = {}
     cfg = LoopConfig.of(settings, policy, data=fingerprint({"job": settings.recipe(), "subset": subset.data_key}))
     with policy.precision():  # float32 means IEEE float32 here too, not cuDNN's default TF32

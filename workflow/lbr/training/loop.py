@@ -205,7 +205,8 @@ def fit(
     A checkpoint is written when `cfg.checkpoint_minutes` have passed since the last one (or since the start),
     except after the last epoch, whose results the caller writes at once. `stop_after` ends the run after that
     many epochs of this call and checkpoints it (a preemption drill for tests). `stats`, when given, receives
-    startup_seconds (process start to the first training step) and first_step_seconds (the first step,
+    startup_seconds (process start to the end of the first training step: the job's start-up, as `lbr plan`
+    prices it, since the steady rate leaves the first step out) and first_step_seconds (the first step,
     compilation included). Evaluation runs the eager model (a compiled one would recompile for its batch shapes)
     under the same autocast. Float32 math is IEEE float32 unless bf16 autocast is on (`lbr.training.policy`).
     """
@@ -250,9 +251,8 @@ def _fit(model, task, cfg, device, checkpoint, on_epoch_end, parameters, stop_af
         total = torch.zeros((), device=device)
         terms: dict[str, torch.Tensor] = {}
         for step in range(n_steps):
-            first = "startup_seconds" not in stats
+            first = "first_step_seconds" not in stats
             if first:
-                stats["startup_seconds"] = process_seconds()
                 step_start = time.perf_counter()
             idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
             with autocast:
@@ -270,8 +270,9 @@ def _fit(model, task, cfg, device, checkpoint, on_epoch_end, parameters, stop_af
             if first:
                 _sync(device)
                 stats["first_step_seconds"] = time.perf_counter() - step_start
-                startup, step_time = stats["startup_seconds"], stats["first_step_seconds"]
-                log.info(f"first training step {startup:.1f} s after the process started; it took {step_time:.1f} s")
+                stats["startup_seconds"] = startup = process_seconds()
+                took = stats["first_step_seconds"]
+                log.info(f"first training step done {startup:.1f} s after the process started; it took {took:.1f} s")
         train_loss = float(total) / n_steps  # one host sync per epoch
         seconds = time.perf_counter() - t0
         if not math.isfinite(train_loss):

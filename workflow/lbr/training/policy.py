@@ -2,7 +2,9 @@
 device, bf16 autocast of the forward pass, the channels_last layout, torch.compile of the training step (with
 the fused optimizer). Every choice runs on a CPU as on a GPU (bf16 autocast on the CPU, float16 tensors,
 inductor with the machine's C compiler), so a GPU changes only the speed. `auto` picks the fast choice on a
-GPU and float32 eager on a CPU; the policy a run used is recorded in its metrics.
+GPU and float32 eager on a CPU; on a GPU where Triton cannot build its kernels (no C compiler or no Python
+headers) `compile: auto` runs eager, says so in one log line and records `compile: fallback`. The policy a run
+used is recorded in its metrics.
 
 float32 means float32: with autocast off a job runs its float32 matmuls and cuDNN convolutions in IEEE float32
 for its whole run (PyTorch's cuDNN default is TF32, a 10-bit mantissa). Under bf16 autocast the matmuls and
@@ -11,12 +13,16 @@ convolutions run in bf16 and the few float32 ops left outside autocast may use T
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 
 import torch
 
 from lbr.errors import LbrError
+from lbr.machine.compiler import compile_problem
 from lbr.machine.device import float32_math
+
+log = logging.getLogger(__name__)
 
 DTYPES = {"uint8": torch.uint8, "float16": torch.float16, "float32": torch.float32}
 
@@ -29,6 +35,7 @@ class Policy:
     compile: bool
     compile_mode: str
     device_type: str = "cpu"
+    fallback: str = ""  # why `compile: auto` runs eager on this GPU (lbr.machine.compiler); empty when it did not
 
     @property
     def tf32(self) -> bool:
@@ -64,7 +71,7 @@ class Policy:
             "storage": str(self.storage).removeprefix("torch."),
             "autocast": "bf16" if self.autocast is not None else "off",
             "channels_last": self.channels_last,
-            "compile": self.compile,
+            "compile": "fallback" if self.fallback else self.compile,
             "compile_mode": self.compile_mode,
             "matmul_precision": self.math_precision(),
             "conv_precision": self.math_precision(),
@@ -95,13 +102,17 @@ def resolve(settings, device: torch.device, fast_storage: str) -> Policy:
 
     storage = choice(settings.storage, fast_storage, "uint8" if fast_storage == "uint8" else "float32")
     autocast = choice(settings.autocast, "bf16", "off")
+    fallback = (compile_problem() or "") if gpu and settings.compile == "auto" else ""
+    if fallback:
+        log.warning("compile: auto runs eager (recorded as compile: fallback): %s.", fallback)
     return Policy(
         storage=DTYPES[storage],
         autocast=torch.bfloat16 if autocast == "bf16" else None,
         channels_last=bool(choice(settings.channels_last, True, False)),
-        compile=bool(choice(settings.compile, True, False)),
+        compile=bool(choice(settings.compile, True, False)) and not fallback,
         compile_mode=settings.compile_mode,
         device_type=device.type,
+        fallback=fallback,
     )
 
 
