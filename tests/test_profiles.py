@@ -150,7 +150,7 @@ def test_laptop_profile_runs_on_an_image_folder_of_your_own(tmp_path):
     for path in (
         "results/train/photos/resnet9/bottom-0.2/aug1/seed2/metrics.json",
         "results/train/photos/resnet9/top-g1/aug1/seed0/metrics.json",
-        "results/train/digits/mlp/top-g1/aug0/seed0/metrics.json",
+        "results/train/digits/mlp/top-g2/aug0/seed0/metrics.json",
         "results/dynamics/photos/dcae-depth3/energies.npz",
         "results/guidance/photos/L128/g0.01/seed0/metrics.json",
         "results/tables/noise_check.csv",
