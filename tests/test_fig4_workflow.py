@@ -124,7 +124,8 @@ def test_levels_are_resolved_once_the_spectrum_exists_the_same_way_on_both_sides
     )
     r = snakemake(workdir, "-n", "results/tables/fig4.csv", "--configfile", "lit.yaml")
     assert r.returncode == 0, r.stdout[-3000:]
-    assert "top-0.3/0.5/g1: 1 directions, 60.7%" in r.stdout and "bottom-0.5/0.9/g1: 191 directions, 39.3%" in r.stdout
+    assert "top-0.3/0.5/g1: 1 of 192 directions, 60.7%" in r.stdout
+    assert "bottom-0.5/0.9/g1: 191 of 192 directions, 39.3%" in r.stdout
     assert "top shares above 60.69% and bottom shares below 39.31% exist" not in r.stdout  # g1 names them: nothing lost
     runs = set(re.findall(r"results/train/synthetic/mlp/(\S+)/aug0/seed\d/metrics\.json", r.stdout))
     assert runs == {"top-g1", "top-0.9", "bottom-0.2", "bottom-g1"}  # 8 requested levels, 4 subspaces
@@ -133,8 +134,8 @@ def test_levels_are_resolved_once_the_spectrum_exists_the_same_way_on_both_sides
     )
     r = snakemake(workdir, "-n", "results/tables/fig4.csv", "--configfile", "only_shares.yaml")
     assert r.returncode == 0, r.stdout[-3000:]
-    assert "top-0.3/0.5: 1 directions, 60.7% (substituted: the nearest subspace that exists)" in r.stdout
-    assert "bottom-0.5/0.9: 191 directions, 39.3% (substituted: the nearest subspace that exists)" in r.stdout
+    assert "top-0.3/0.5: 1 of 192 directions, 60.7% (substituted: the nearest subspace that exists)" in r.stdout
+    assert "bottom-0.5/0.9: 191 of 192 directions, 39.3% (substituted: the nearest subspace that exists)" in r.stdout
     assert "top shares above 60.69% and bottom shares below 39.31% exist" in r.stdout
     runs = set(re.findall(r"results/train/synthetic/mlp/(\S+)/aug0/seed\d/metrics\.json", r.stdout))
     assert runs == {"top-0.3", "top-0.9", "bottom-0.2", "bottom-0.5"}

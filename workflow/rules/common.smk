@@ -317,7 +317,7 @@ def announce_levels(dataset, path, side, distinct):
     """One log line per side: what each requested level keeps on this dataset, substitutions and merges named."""
     parts = []
     for sub, requested in distinct:
-        what = f"{sub.side}-{'/'.join(requested)}: {sub.dims} directions, {100 * sub.variance_kept:.1f}%"
+        what = f"{sub.side}-{'/'.join(requested)}: {sub.describe()}, {100 * sub.variance_kept:.1f}%"
         parts.append(what + (" (substituted: the nearest subspace that exists)" if sub.substituted else ""))
     text = f"lbr: {dataset} {side} levels on its spectrum: " + "; ".join(parts)
     if any(sub.substituted for sub, _ in distinct):
