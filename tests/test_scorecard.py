@@ -172,6 +172,30 @@ def test_fig4_without_a_shared_range_compares_a_fortiori_or_is_not_comparable():
     assert above.loc["fig4-photos-mlp-aug1", "status"] == NOT_COMPARABLE
 
 
+def test_fig4_a_fortiori_comparison_is_a_lower_bound_that_never_shows_the_top_better():
+    """A bottom level below the top curve's range is compared with the top's lowest level: a lower bound of the gap at
+    equal variance. Losing to it says nothing (the top at that variance is not measured, only bounded from above), so
+    it cannot make the row differ; found on the laptop run, whose MNIST bottom-g8 (0.0% of the variance, near chance)
+    was read as 'the top is significantly better' than the top's lowest level at 27.4%. Equal-variance levels where
+    the top is better still make the row differ."""
+    top = {0.274: 80.0, 0.5: 90.0, 0.76: 95.0}
+    card = lambda bottom: (
+        scorecard({"fig4": fig4_rows("mnist", "mlp", 0, top, bottom)})
+        .set_index("id")
+        .loc[  # noqa: E731
+            "fig4-mnist-mlp-aug0"
+        ]
+    )
+    mild = card({0.0: 60.0, 0.07: 92.0, 0.16: 96.0, 0.33: 97.0})
+    assert mild["status"] == REPRODUCED and "significantly better" not in mild["rebuilt"]
+    assert "so the mean is a lower bound" in mild["rebuilt"]
+    near_chance = card({0.0: 11.0, 0.07: 92.0, 0.16: 96.0, 0.33: 97.0})  # the mean of the lower bounds is below 0
+    assert near_chance["status"] == INCONCLUSIVE and "significantly better" not in near_chance["rebuilt"]
+    assert card({0.0: 11.0, 0.05: 20.0})["status"] == INCONCLUSIVE  # every level below the top's range, each losing
+    top_better = card({0.1: 90.0, 0.3: 60.0, 0.6: 70.0})  # equal variance at 30% and 60%: the top 21 and 22 points up
+    assert top_better["status"] == DIFFERS and "top is significantly better at 30.0%, 60.0%" in top_better["rebuilt"]
+
+
 def test_fig4_reports_substituted_levels():
     table = fig4_rows("photos", "resnet9", 1, {0.605: 30.0, 0.9: 50.0}, {0.2: 45.0, 0.395: 48.0})
     table["substituted"] = table["level"].eq("0.395")

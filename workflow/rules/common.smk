@@ -125,7 +125,10 @@ def scorecard_options():
 
 def run_description():
     """The run a scorecard describes (paper_check.json): configuration files, figures, the datasets by role."""
+    here = os.getcwd()
+    # relative to the working directory where they lie in it, so that a record copied into the docs names no machine
     files = [str(f) for f in workflow.configfiles]
+    files = [os.path.relpath(f) if os.path.abspath(f).startswith(here + os.sep) else f for f in files]
     files.sort(key=lambda f: f != "config.yaml")  # the Snakefile's own file first: the others are layered over it
     return {
         "configfiles": files,

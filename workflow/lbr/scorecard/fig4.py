@@ -8,7 +8,7 @@ import pandas as pd
 from lbr.scorecard.claims import FIG4_GAP
 from lbr.scorecard.scale import classifier_scale
 from lbr.scorecard.stats import mean_over_runs, t_bound
-from lbr.scorecard.verdicts import DIFFERS, NOT_BUILT, NOT_COMPARABLE, directional
+from lbr.scorecard.verdicts import DIFFERS, INCONCLUSIVE, NOT_BUILT, NOT_COMPARABLE, directional
 from lbr.tables.accuracy import level_gaps
 
 GAP_EFFECT = 1.0  # points
@@ -28,18 +28,24 @@ def substitutions(rows: pd.DataFrame) -> str:
 
 
 def judge(gaps: pd.DataFrame) -> tuple[str, str, object]:
-    """(status, text, estimate) of one (dataset, arch, aug) from its per-(level, seed) gaps."""
+    """(status, text, estimate) of one (dataset, arch, aug) from its per-(level, seed) gaps.
+
+    A bottom level below the top curve's range is compared with the top's lowest level ('a fortiori': top subspaces
+    are nested, so the top at equal variance can only be lower). That gap is a lower bound of the equal-variance gap:
+    it can show the bottom better, never the top better. So the mean over all levels is a lower bound that can
+    reproduce the claim, and only equal-variance levels can make it differ."""
     levels = gaps.groupby("bottom_x", sort=True)
     n_levels, seeds = levels.ngroups, sorted(gaps["seed"].unique())
     per_seed = gaps.groupby("seed")["gap"].mean()
     est = mean_over_runs(per_seed.to_numpy(), points=n_levels, method="t over seeds")
     crossing, parts = [], []
     for x, part in levels:
-        lo, hi = t_bound(part["gap"].to_numpy(), 0.05 / n_levels)
-        mode = part["compared"].iloc[0]
-        where = f"{x:.1f}%" + (f" vs top at {part['top_x'].iloc[0]:.1f}%" if mode == "a fortiori" else "")
-        parts.append(f"{where}: {part['gap'].mean():+.1f}")
-        if hi < 0:
+        _, hi = t_bound(part["gap"].to_numpy(), 0.05 / n_levels)
+        bound = part["compared"].iloc[0] == "a fortiori"
+        where = f"{x:.1f}%" + (f" vs top at {part['top_x'].iloc[0]:.1f}%" if bound else "")
+        gap = part["gap"].mean()
+        parts.append(f"{where}: {gap:+.1f}" + (" (a lower bound: says nothing against)" if bound and gap <= 0 else ""))
+        if hi < 0 and not bound:
             crossing.append(where)
     share = float((levels["gap"].mean() > 0).mean())
     text = (
@@ -48,11 +54,21 @@ def judge(gaps: pd.DataFrame) -> tuple[str, str, object]:
         + ", ".join(parts)
         + ")"
     )
-    if (gaps["compared"] == "a fortiori").any():
-        text += "; 'vs top at' = a fortiori against the top's lowest level"
+    bounded = (gaps["compared"] == "a fortiori").any()
+    if bounded:
+        text += "; 'vs top at' = a fortiori against the top's lowest level, so the mean is a lower bound"
     if crossing:
         return DIFFERS, text + f"; the top is significantly better at {', '.join(crossing)}", est
-    return directional(est, GAP_EFFECT), text, est
+    status = directional(est, GAP_EFFECT)
+    if status != DIFFERS or not bounded:
+        return status, text, est
+    equal = gaps[gaps["compared"] != "a fortiori"]
+    if (
+        not equal.empty
+        and directional(mean_over_runs(equal.groupby("seed")["gap"].mean().to_numpy()), GAP_EFFECT) == DIFFERS
+    ):
+        return DIFFERS, text + "; the equal-variance levels alone differ too", est
+    return INCONCLUSIVE, text + "; the lower bound is below the effect and the equal-variance levels do not differ", est
 
 
 def fig4_claims(fig4: pd.DataFrame) -> list[dict]:
