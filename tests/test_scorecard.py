@@ -179,13 +179,10 @@ def test_fig4_a_fortiori_comparison_is_a_lower_bound_that_never_shows_the_top_be
     was read as 'the top is significantly better' than the top's lowest level at 27.4%. Equal-variance levels where
     the top is better still make the row differ."""
     top = {0.274: 80.0, 0.5: 90.0, 0.76: 95.0}
-    card = lambda bottom: (
-        scorecard({"fig4": fig4_rows("mnist", "mlp", 0, top, bottom)})
-        .set_index("id")
-        .loc[  # noqa: E731
-            "fig4-mnist-mlp-aug0"
-        ]
-    )
+
+    def card(bottom: dict) -> pd.Series:
+        return scorecard({"fig4": fig4_rows("mnist", "mlp", 0, top, bottom)}).set_index("id").loc["fig4-mnist-mlp-aug0"]
+
     mild = card({0.0: 60.0, 0.07: 92.0, 0.16: 96.0, 0.33: 97.0})
     assert mild["status"] == REPRODUCED and "significantly better" not in mild["rebuilt"]
     assert "so the mean is a lower bound" in mild["rebuilt"]
