@@ -189,6 +189,9 @@ def test_fig4_a_fortiori_comparison_is_a_lower_bound_that_never_shows_the_top_be
     near_chance = card({0.0: 11.0, 0.07: 92.0, 0.16: 96.0, 0.33: 97.0})  # the mean of the lower bounds is below 0
     assert near_chance["status"] == INCONCLUSIVE and "significantly better" not in near_chance["rebuilt"]
     assert card({0.0: 11.0, 0.05: 20.0})["status"] == INCONCLUSIVE  # every level below the top's range, each losing
+    null = scorecard({"fig4": fig4_rows("mnist", "mlp", 0, top, {0.0: 11.0, 0.5: 90.0, 0.76: 95.0}, sd=0.0)})
+    row = null.set_index("id").loc["fig4-mnist-mlp-aug0"]  # bottom = top wherever the variance is equal
+    assert row["status"] == DIFFERS and "the equal-variance levels alone differ too" in row["rebuilt"]
     top_better = card({0.1: 90.0, 0.3: 60.0, 0.6: 70.0})  # equal variance at 30% and 60%: the top 21 and 22 points up
     assert top_better["status"] == DIFFERS and "top is significantly better at 30.0%, 60.0%" in top_better["rebuilt"]
 
@@ -556,6 +559,7 @@ def test_scorecard_is_built_and_shown_in_the_report(workflow_dir):
     assert (card.drop(index=["noise-check-mask", "noise-check-gaussian"])["status"] == NOT_BUILT).all()
     record = json.loads((workflow_dir / "results/tables/paper_check.json").read_text())
     assert record["configfiles"][-1].endswith("small.yaml") and record["figures"] == []
+    assert not any(f.startswith("/") for f in record["configfiles"])  # files in the working directory: relative
     res = run_snakemake(workflow_dir, "--report", "report.html", "--configfile", "small.yaml")
     assert res.returncode == 0, res.stdout[-3000:]
     html = (workflow_dir / "report.html").read_text()
